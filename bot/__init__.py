@@ -1,0 +1,1 @@
+"""Candidate pre-onboarding bot."""

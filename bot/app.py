@@ -1,0 +1,55 @@
+"""Builds the application in one place: settings, database, texts, engine and every capability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.engine.core import AppContext, Engine, Router
+from bot.hr.handlers import HrHandlers
+from bot.i18n import Texts, TextsError
+from bot.onboarding.handlers import Onboarding
+from bot.status.handlers import StatusHandlers
+from bot.welcome import WelcomeMedia, load_welcome
+from bot.yamlsrc import Problem
+from store.db import Database
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Content:
+    texts: Texts
+    welcome: dict[str, WelcomeMedia]
+
+
+def load_content(settings: Settings) -> Content:
+    """Load content/ and report every problem at once."""
+    problems: list[Problem] = []
+    texts = None
+    try:
+        texts = Texts.load(settings.content_dir, settings.locales, settings.default_locale)
+    except TextsError as exc:
+        problems.extend(exc.problems)
+    welcome, welcome_problems = load_welcome(settings.content_dir, set(settings.departments), settings.locales)
+    problems.extend(welcome_problems)
+    if problems or texts is None:
+        raise ContentError(problems)
+    return Content(texts, welcome)
+
+
+def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
+                 content: Content | None = None) -> Engine:
+    content = content or load_content(settings)
+    ctx = AppContext(settings=settings, db=db, texts=content.texts, clock=clock or SystemClock())
+    router = Router()
+    engine = Engine(ctx, router)
+    Onboarding(engine, content.welcome, settings.content_dir).register(router)
+    StatusHandlers(engine).register(router)
+    HrHandlers().register(router)
+    return engine

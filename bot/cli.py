@@ -1,0 +1,268 @@
+"""The `hrbot` command line: one Typer app for running the bot and for HR's bulk work."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import select
+
+from bot.app import ContentError, build_engine, load_content
+from bot.clock import SystemClock
+from bot.cohorts import sync_cohorts
+from bot.config import ConfigError, Settings, load_settings
+from bot.demo import database_is_empty, load_demo
+from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
+from bot.hr.service import HrError, find_candidate, set_stage
+from store.db import Database, upgrade
+from store.models import Candidate
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Candidate pre-onboarding bot.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+demo_app = typer.Typer(no_args_is_help=True, help="The demo company.")
+cand_app = typer.Typer(no_args_is_help=True, help="Candidates: import, list, stages, invite links.")
+cohort_app = typer.Typer(no_args_is_help=True, help="Training cohorts (from config.yaml).")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(cand_app, name="candidates")
+app.add_typer(cohort_app, name="cohorts")
+
+log = logging.getLogger("hrbot")
+
+
+def _fail(lines: list[str] | str, code: int = 1) -> typer.Exit:
+    for line in [lines] if isinstance(lines, str) else lines:
+        typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            sync_cohorts(session, settings, SystemClock().now())
+    except (OperationalError, ProgrammingError):
+        raise _fail("the database has no tables yet (or cannot be reached); run `hrbot db upgrade` first") from None
+    return db
+
+
+@app.command()
+def validate() -> None:
+    """Check config.yaml and content/; print every problem as file:line:col and exit 1 if any."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    try:
+        load_content(settings)
+    except ContentError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    typer.echo("config.yaml and content/ are valid.")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (safe to run again)."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    _database(settings).dispose()
+    typer.echo("database is up to date.")
+
+
+@demo_app.command("load")
+def demo_load(if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if candidates exist")] = False
+              ) -> None:
+    """Load the demo plant's candidates (content/demo/)."""
+    settings = _settings()
+    db = _database(settings)
+    if if_empty and not database_is_empty(db):
+        typer.echo("database already has candidates; demo not loaded.")
+        return
+    try:
+        result = load_demo(db, settings, SystemClock().now())
+    except ImportProblems as exc:
+        raise _fail([str(p) for p in exc.problems], 2) from None
+    typer.echo(f"demo company loaded: {result.created} new, {result.updated} updated candidates.")
+
+
+@app.command()
+def run() -> None:
+    """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    from bot.telegram.runner import run_bot
+
+    settings = _settings()
+    if not settings.bot_token:
+        raise _fail("TELEGRAM_BOT_TOKEN is not set; set it, or try the bot locally with `hrbot shell`")
+    try:
+        engine = build_engine(settings, _database(settings))
+    except ContentError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    run_bot(engine)
+
+
+@app.command()
+def shell(
+    as_phone: Annotated[str | None, typer.Option("--as", help="be the candidate with this phone number")] = None,
+    hr: Annotated[bool, typer.Option("--hr", help="be the first HR admin from config.yaml")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="your 'Telegram app language', e.g. en")] = None,
+) -> None:
+    """Talk to the bot in the terminal: same engine as Telegram, buttons numbered."""
+    from bot.shell import Shell
+
+    settings = _settings()
+    try:
+        engine = build_engine(settings, _database(settings))
+    except ContentError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    Shell.for_user(engine, phone=as_phone, hr=hr, language_code=lang).run()
+
+
+def _write_links(rows: list[LinkRow], links_out: Path | None, qr_dir: Path | None) -> None:
+    for r in rows:
+        shown = r.link or {"bound": "(already linked to Telegram)",
+                           "unchanged": "(link issued earlier still valid; --reissue for a new one)"}[r.status]
+        typer.echo(f"#{r.candidate_id}\t{r.name}\t{r.phone}\t{shown}")
+    if links_out:
+        links_out.parent.mkdir(parents=True, exist_ok=True)
+        with links_out.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens it as UTF-8
+            w = csv.writer(f)
+            w.writerow(["id", "name", "phone", "link", "status"])
+            for r in rows:
+                w.writerow([r.candidate_id, r.name, r.phone, r.link, r.status])
+        typer.echo(f"links written to {links_out}")
+    if qr_dir:
+        import qrcode
+
+        qr_dir.mkdir(parents=True, exist_ok=True)
+        made = 0
+        for r in rows:
+            if r.link:
+                safe = re.sub(r"[^\w\-]+", "_", r.name)
+                qrcode.make(r.link).save(qr_dir / f"{r.candidate_id:05d}-{safe}.png")
+                made += 1
+        typer.echo(f"{made} QR codes written to {qr_dir}")
+
+
+@cand_app.command("import")
+def candidates_import(
+    file: Path,
+    links_out: Annotated[Path | None, typer.Option("--links-out", help="write name, phone, link to this CSV")] = None,
+    qr_dir: Annotated[Path | None, typer.Option("--qr-dir", help="write a QR code PNG per new link here")] = None,
+    reissue: Annotated[bool, typer.Option("--reissue", help="new links even where a valid one exists")] = False,
+) -> None:
+    """Import candidates from .csv or .xlsx; any bad row: every problem listed, exit 2, nothing imported."""
+    settings = _settings()
+    db = _database(settings)
+    try:
+        result = import_candidates(db, settings, file, SystemClock().now(), reissue=reissue)
+    except ImportProblems as exc:
+        raise _fail([str(p) for p in exc.problems] + ["nothing was imported; fix the rows above and run again"],
+                    2) from None
+    typer.echo(f"imported {file}: {result.created} new, {result.updated} updated.")
+    _write_links(result.links, links_out, qr_dir)
+
+
+@cand_app.command("invite")
+def candidates_invite(
+    ids: list[int],
+    links_out: Annotated[Path | None, typer.Option("--links-out")] = None,
+    qr_dir: Annotated[Path | None, typer.Option("--qr-dir")] = None,
+) -> None:
+    """Issue new personal links for these candidate ids (earlier links stop working)."""
+    settings = _settings()
+    try:
+        rows = reissue_invites(_database(settings), settings, ids, SystemClock().now())
+    except ImportProblems as exc:
+        raise _fail([p.reason for p in exc.problems], 2) from None
+    _write_links(rows, links_out, qr_dir)
+
+
+@cand_app.command("list")
+def candidates_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """All candidates (id, name, phone, role, department, cohort, stage, Telegram id)."""
+    settings = _settings()
+    with _database(settings).session() as session:
+        cands = session.exec(select(Candidate).order_by(Candidate.id)).all()  # type: ignore[arg-type]
+    rows = [
+        {"id": c.id, "external_id": c.external_id, "name": c.name, "phone": c.phone, "role": c.role,
+         "department": c.department, "cohort": c.cohort_id, "stage": c.stage, "language": c.language,
+         "telegram_user_id": c.telegram_user_id,
+         "last_seen_at": c.last_seen_at.isoformat() if c.last_seen_at else None}
+        for c in cands
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        bound = "bound" if r["telegram_user_id"] else "not bound"
+        typer.echo(f"#{r['id']}\t{r['name']}\t{r['phone']}\t{r['role']}\t{r['cohort'] or '-'}\t{r['stage']}\t{bound}")
+
+
+@cand_app.command("set-stage")
+def candidates_set_stage(candidate: str, stage: str) -> None:
+    """Move a candidate (id, external id or phone) to a stage; they see it in /status."""
+    settings = _settings()
+    try:
+        with _database(settings).session() as session:
+            cand = find_candidate(session, candidate, settings)
+            change = set_stage(session, settings, cand, stage, "cli", SystemClock().now())
+    except HrError as err:
+        if err.key == "hr_unknown_stage":
+            hint = f"; did you mean {err.values['suggestion']!r}?" if err.values["suggestion"] else ""
+            raise _fail(f"unknown stage {stage!r}{hint} Stages: {err.values['stages']}") from None
+        raise _fail(f"no candidate {candidate!r}; use an id, external id or phone (see `hrbot candidates list`)"
+                    ) from None
+    if change.changed:
+        typer.echo(f"#{cand.id} {cand.name}: {change.old} -> {change.new}")
+    else:
+        typer.echo(f"#{cand.id} {cand.name} is already at {change.new}; nothing changed.")
+
+
+@cohort_app.command("list")
+def cohorts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Cohorts with their department, training date, place and how many candidates each has."""
+    settings = _settings()
+    with _database(settings).session() as session:
+        cands = session.exec(select(Candidate.cohort_id)).all()
+    sizes: dict[str, int] = {}
+    for cohort_id in cands:
+        if cohort_id:
+            sizes[cohort_id] = sizes.get(cohort_id, 0) + 1
+    loc = settings.default_locale
+    rows = [
+        {"id": c.id, "name": c.name[loc], "department": c.department,
+         "training_date": c.training_date.isoformat(), "training_time": c.training_time,
+         "location": c.location[loc], "capacity": c.capacity, "candidates": sizes.get(c.id, 0)}
+        for c in settings.file.cohorts
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']}\t{r['training_date']}\t{r['department']}\t{r['candidates']}/{r['capacity']}\t{r['name']}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    # httpx logs every request URL, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

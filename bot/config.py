@@ -1,0 +1,402 @@
+"""Settings: config.yaml (validated by pydantic) plus environment overrides. The only place settings are read."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.yamlsrc import Problem, SourceDoc, YamlSyntaxError, load_file
+
+SHIPPED_LOCALES = ("zh-CN", "en")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
+_DUE = re.compile(r"^([+-]?)(\d{1,3})d$")
+
+Localized = dict[str, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use lower-case letters, digits, '_' or '-' (at most 48)"
+        )
+    return value
+
+
+class _WithId(_Model):
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return _check_id(value)
+
+
+class Company(_Model):
+    name: Localized
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+
+class Stage(_WithId):
+    label: Localized
+    todo: Localized | None = None
+    timeline: bool = True  # False for side exits such as "withdrawn": shown only when current
+
+
+class Department(_WithId):
+    name: Localized
+    manager: Localized | None = None
+
+
+class Role(_WithId):
+    name: Localized
+    department: str
+
+
+class Cohort(_WithId):
+    name: Localized
+    department: str
+    training_date: date
+    training_time: str | None = None
+    location: Localized
+    address: Localized | None = None
+    capacity: int = Field(default=50, ge=1, le=100_000)
+
+    @field_validator("training_time")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a time of day; write it as HH:MM, e.g. 09:00")
+        return value
+
+
+class Task(_WithId):
+    title: Localized
+    due: str = Field(description="relative to the training date, e.g. -5d")
+    document: bool = False
+    roles: list[str] = Field(default_factory=list, description="empty: every role")
+    help: Localized | None = None
+
+    @field_validator("due")
+    @classmethod
+    def _due(cls, value: str) -> str:
+        if not _DUE.match(str(value)):
+            raise ValueError(f"{value!r} is not a relative day count; write e.g. -5d (5 days before training)")
+        return value
+
+    @property
+    def due_offset(self) -> timedelta:
+        m = _DUE.match(self.due)
+        assert m is not None  # validated above
+        days = int(m.group(2))
+        return timedelta(days=-days if m.group(1) == "-" else days)
+
+    def applies_to(self, role: str) -> bool:
+        return not self.roles or role in self.roles
+
+
+class Webhook(_Model):
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8443, ge=1, le=65535)
+    path: str = "telegram"
+
+
+class TelegramSection(_Model):
+    bot_username: str
+    webhook: Webhook = Webhook()
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        value = value.lstrip("@")
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]{3,31}$", value):
+            raise ValueError(f"{value!r} is not a Telegram bot username (letters, digits, '_', 5-32 long)")
+        return value
+
+
+class Invites(_Model):
+    ttl_days: int = Field(default=60, ge=1, le=365)
+
+
+class DatabaseSection(_Model):
+    url: str = "sqlite:///data/hrbot.sqlite3"
+
+
+class FileConfig(_Model):
+    """config.yaml as written by HR and whoever deploys the bot."""
+
+    company: Company
+    default_locale: str = "zh-CN"
+    phone_region: str = "CN"
+    hr_admins: list[int] = Field(default_factory=list)
+    telegram: TelegramSection
+    invites: Invites = Invites()
+    database: DatabaseSection = DatabaseSection()
+    content_dir: str = "content"
+    stages: list[Stage]
+    departments: list[Department]
+    roles: list[Role]
+    cohorts: list[Cohort] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+
+    @field_validator("hr_admins", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+                    raise ValueError(
+                        f"{item!r} is not a numeric Telegram user id; HR admins are listed by their numeric id"
+                    )
+        return value
+
+
+class EnvSettings(BaseSettings):
+    """Environment overrides; secrets never come from the repository."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    config_path: str = Field(default="config.yaml", validation_alias=AliasChoices("HRBOT_CONFIG"))
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN")
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", validation_alias=AliasChoices("TELEGRAM_API_URL")
+    )
+    webhook_url: str | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_URL"))
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_SECRET"))
+    secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("HRBOT_SECRET_KEY"))
+
+
+class ConfigError(Exception):
+    """Every problem found in config.yaml, each with file:line:col."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class Settings:
+    """The validated file config, the environment, and what is derived from both."""
+
+    def __init__(self, file: FileConfig, env: EnvSettings, base_dir: Path):
+        self.file = file
+        self.env = env
+        self.base_dir = base_dir
+        self.tz = ZoneInfo(file.company.timezone)
+        self.stages = {s.id: s for s in file.stages}
+        self.stage_order = [s.id for s in file.stages]
+        self.departments = {d.id: d for d in file.departments}
+        self.roles = {r.id: r for r in file.roles}
+        self.cohorts = {c.id: c for c in file.cohorts}
+        self.tasks = {t.id: t for t in file.tasks}
+        self.hr_admins = frozenset(file.hr_admins)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return SHIPPED_LOCALES
+
+    @property
+    def default_locale(self) -> str:
+        return self.file.default_locale
+
+    @property
+    def content_dir(self) -> Path:
+        return (self.base_dir / self.file.content_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        url = self.env.database_url or self.file.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            # A relative SQLite path is relative to config.yaml, not to wherever the command runs.
+            url = prefix + str((self.base_dir / url[len(prefix) :]).resolve())
+        return url
+
+    @property
+    def bot_token(self) -> str | None:
+        token = self.env.telegram_bot_token
+        return token.get_secret_value() if token else None
+
+    def invite_link(self, token: str) -> str:
+        return f"https://t.me/{self.file.telegram.bot_username}?start={token}"
+
+    def is_hr(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.hr_admins
+
+
+def _did_you_mean(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; known: {', '.join(choices)}" if choices else ""
+
+
+def _cross_checks(doc: SourceDoc, cfg: FileConfig) -> list[Problem]:
+    """Rules that span sections: references between ids, duplicates, translations."""
+    problems: list[Problem] = []
+
+    def dup(section: str, items: list[Any]) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                problems.append(doc.problem((section, i, "id"), f"duplicate {section[:-1]} id {item.id!r}"))
+            seen.add(item.id)
+
+    for section in ("stages", "departments", "roles", "cohorts", "tasks"):
+        dup(section, getattr(cfg, section))
+
+    if cfg.default_locale not in SHIPPED_LOCALES:
+        problems.append(
+            doc.problem(
+                ("default_locale",),
+                f"unknown locale {cfg.default_locale!r}; shipped: {', '.join(SHIPPED_LOCALES)}",
+            )
+        )
+    if not cfg.stages:
+        problems.append(doc.problem(("stages",), "at least one stage is needed"))
+
+    dept_ids = [d.id for d in cfg.departments]
+    role_ids = [r.id for r in cfg.roles]
+    for i, role in enumerate(cfg.roles):
+        if role.department not in dept_ids:
+            problems.append(
+                doc.problem(
+                    ("roles", i, "department"),
+                    f"unknown department {role.department!r}{_did_you_mean(role.department, dept_ids)}",
+                )
+            )
+    for i, cohort in enumerate(cfg.cohorts):
+        if cohort.department not in dept_ids:
+            problems.append(
+                doc.problem(
+                    ("cohorts", i, "department"),
+                    f"unknown department {cohort.department!r}{_did_you_mean(cohort.department, dept_ids)}",
+                )
+            )
+    for i, task in enumerate(cfg.tasks):
+        for j, role_id in enumerate(task.roles):
+            if role_id not in role_ids:
+                problems.append(
+                    doc.problem(
+                        ("tasks", i, "roles", j),
+                        f"unknown role {role_id!r}{_did_you_mean(role_id, role_ids)}",
+                    )
+                )
+
+    # Every text people read must exist in every shipped locale.
+    def localized(path: tuple[Any, ...], value: Localized | None) -> None:
+        if value is None:
+            return
+        for loc in SHIPPED_LOCALES:
+            if not str(value.get(loc, "")).strip():
+                problems.append(doc.problem(path, f"missing {loc} text; add a '{loc}:' line"))
+        for loc in value:
+            if loc not in SHIPPED_LOCALES:
+                problems.append(
+                    doc.problem((*path, loc), f"unknown locale {loc!r}{_did_you_mean(loc, list(SHIPPED_LOCALES))}")
+                )
+
+    localized(("company", "name"), cfg.company.name)
+    for i, s in enumerate(cfg.stages):
+        localized(("stages", i, "label"), s.label)
+        localized(("stages", i, "todo"), s.todo)
+    for i, d in enumerate(cfg.departments):
+        localized(("departments", i, "name"), d.name)
+        localized(("departments", i, "manager"), d.manager)
+    for i, r in enumerate(cfg.roles):
+        localized(("roles", i, "name"), r.name)
+    for i, c in enumerate(cfg.cohorts):
+        localized(("cohorts", i, "name"), c.name)
+        localized(("cohorts", i, "location"), c.location)
+        localized(("cohorts", i, "address"), c.address)
+    for i, t in enumerate(cfg.tasks):
+        localized(("tasks", i, "title"), t.title)
+        localized(("tasks", i, "help"), t.help)
+    return problems
+
+
+def _pydantic_problems(doc: SourceDoc, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        msg = err["msg"]
+        if err["type"] == "missing":
+            msg = "required key is missing; add it"
+        elif err["type"] == "extra_forbidden":
+            parent = _model_for(loc[:-1])
+            known = sorted(parent.model_fields) if parent else []
+            msg = f"unknown key{_did_you_mean(str(loc[-1]), known)}"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        problems.append(doc.problem(loc, f"{key}: {msg}"))
+    return problems
+
+
+def _model_for(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that a key path points into (for 'did you mean' on unknown keys)."""
+    model: Any = FileConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        inner = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        model = inner
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def load_settings(config_path: str | Path | None = None, env: EnvSettings | None = None) -> Settings:
+    """Read the environment and config.yaml; raise ConfigError listing every problem at once."""
+    env = env or EnvSettings()
+    path = Path(config_path or env.config_path)
+    if not path.is_file():
+        raise ConfigError(
+            [Problem(str(path), 1, 1, "config file not found; set HRBOT_CONFIG or run from the project folder")]
+        )
+    try:
+        doc = load_file(path)
+    except YamlSyntaxError as exc:
+        raise ConfigError([exc.problem]) from None
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.problem((), "config.yaml must be a mapping of sections (company:, stages:, ...)")])
+    try:
+        cfg = FileConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_problems(doc, exc)) from None
+    problems = _cross_checks(doc, cfg)
+    if problems:
+        raise ConfigError(problems)
+    return Settings(cfg, env, path.resolve().parent)

@@ -1,0 +1,35 @@
+"""What happened, as plain data: the adapters build these from Telegram updates or terminal lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a person did. ``kind`` is one of: command, text, button, contact, unsupported."""
+
+    kind: str
+    user_id: int
+    chat_id: int
+    update_id: int | None = None
+    text: str | None = None
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    payload: str | None = None  # button data
+    callback_id: str | None = None
+    contact_phone: str | None = None
+    contact_user_id: int | None = None
+    language_code: str | None = None
+    chat_type: str = "private"
+    unsupported: str | None = None  # sticker, voice, photo, edited ... (what we could not take)
+
+    @staticmethod
+    def parse_text(text: str, **kw: object) -> Event:
+        """A typed line: '/cmd@bot a b' is a command with args, anything else is text."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, *rest = stripped.split()
+            name = head[1:].split("@", 1)[0].lower()
+            return Event(kind="command", command=name, args=tuple(rest), text=stripped, **kw)  # type: ignore[arg-type]
+        return Event(kind="text", text=text, **kw)  # type: ignore[arg-type]

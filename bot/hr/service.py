@@ -1,0 +1,73 @@
+"""Operations HR runs from chat and from the CLI alike."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.phones import normalize_phone
+from store.models import AuditLog, Candidate
+
+
+class HrError(Exception):
+    """A request HR can fix; ``key`` names the text to show, ``values`` fill it."""
+
+    def __init__(self, key: str, **values: object):
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def find_candidate(session: Session, ref: str, settings: Settings) -> Candidate:
+    """By id ('12' or '#12'), external id, or phone number."""
+    ref = ref.strip()
+    if ref.lstrip("#").isdigit() and len(ref.lstrip("#")) < 10:
+        cand = session.get(Candidate, int(ref.lstrip("#")))
+        if cand is not None:
+            return cand
+    cand = session.exec(select(Candidate).where(Candidate.external_id == ref)).first()
+    if cand is not None:
+        return cand
+    phone = normalize_phone(ref, settings.file.phone_region)
+    if phone is not None:
+        cand = session.exec(select(Candidate).where(Candidate.phone == phone)).first()
+        if cand is not None:
+            return cand
+    raise HrError("hr_candidate_not_found", ref=ref)
+
+
+def check_stage(settings: Settings, stage: str) -> str:
+    if stage in settings.stages:
+        return stage
+    close = difflib.get_close_matches(stage, settings.stage_order, n=1)
+    raise HrError("hr_unknown_stage", stage=stage, suggestion=close[0] if close else "",
+                  stages=", ".join(settings.stage_order))
+
+
+@dataclass(frozen=True)
+class StageChange:
+    candidate: Candidate
+    old: str
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+def set_stage(session: Session, settings: Settings, cand: Candidate, stage: str, actor: str,
+              now: datetime) -> StageChange:
+    stage = check_stage(settings, stage)
+    old = cand.stage
+    if old != stage:
+        cand.stage = stage
+        cand.stage_changed_at = now
+        cand.updated_at = now
+        session.add(cand)
+        session.add(AuditLog(at=now, actor=actor, action="set_stage", candidate_id=cand.id,
+                             detail=f"{old} -> {stage}"))
+    return StageChange(cand, old, stage)

@@ -1,0 +1,95 @@
+"""Texts shown to people: content/<locale>/messages.yaml, rendered as sandboxed Jinja2 templates."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.yamlsrc import Problem, YamlSyntaxError, load_file
+
+
+class TextsError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def locale_from_telegram(code: str | None, supported: tuple[str, ...]) -> str | None:
+    """Map a Telegram language_code (zh-hans, zh-CN, en-US, ...) to a shipped locale."""
+    if not code:
+        return None
+    code = code.lower()
+    for loc in supported:
+        if code == loc.lower() or code.split("-")[0] == loc.lower().split("-")[0]:
+            return loc
+    return None
+
+
+class Texts:
+    """Every sentence the bot says, per locale. Keys must exist in every locale (checked at load)."""
+
+    def __init__(self, messages: dict[str, dict[str, Any]], default_locale: str):
+        self.messages = messages
+        self.default_locale = default_locale
+        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
+                                        lstrip_blocks=True, keep_trailing_newline=False)
+        self._compiled: dict[tuple[str, str], Any] = {}
+
+    @classmethod
+    def load(cls, content_dir: Path, locales: tuple[str, ...], default_locale: str) -> Texts:
+        problems: list[Problem] = []
+        messages: dict[str, dict[str, Any]] = {}
+        docs = {}
+        for loc in locales:
+            path = content_dir / loc / "messages.yaml"
+            if not path.is_file():
+                problems.append(Problem(str(path), 1, 1, f"missing texts for locale {loc}; create this file"))
+                continue
+            try:
+                doc = load_file(path)
+            except YamlSyntaxError as exc:
+                problems.append(exc.problem)
+                continue
+            if not isinstance(doc.data, dict):
+                problems.append(doc.problem((), "must be a mapping of text keys to texts"))
+                continue
+            docs[loc] = doc
+            messages[loc] = doc.data
+        texts = cls(messages, default_locale)
+        all_keys = set().union(*(m.keys() for m in messages.values())) if messages else set()
+        for doc in docs.values():
+            for key in sorted(all_keys - set(doc.data)):
+                other = next(lo for lo in messages if key in messages[lo])
+                problems.append(doc.problem((), f"text {key!r} is missing here but exists in {other}; translate it"))
+            for key, value in doc.data.items():
+                if isinstance(value, str):
+                    try:
+                        texts.env.parse(value)
+                    except TemplateError as exc:
+                        problems.append(doc.problem((key,), f"text {key!r}: template error: {exc}"))
+        if problems:
+            raise TextsError(problems)
+        return texts
+
+    def raw(self, locale: str, key: str) -> Any:
+        table = self.messages.get(locale) or self.messages[self.default_locale]
+        return table[key]
+
+    def get(self, locale: str, key: str, **values: Any) -> str:
+        if locale not in self.messages:
+            locale = self.default_locale
+        compiled = self._compiled.get((locale, key))
+        if compiled is None:
+            compiled = self.env.from_string(str(self.messages[locale][key]))
+            self._compiled[(locale, key)] = compiled
+        return str(compiled.render(**values)).strip()
+
+    def format_date(self, locale: str, value: date) -> str:
+        weekday = self.raw(locale, "weekdays")[value.weekday()]
+        month = self.raw(locale, "months")[value.month - 1]
+        return self.get(locale, "date_format", year=value.year, month=value.month, month_name=month,
+                        day=value.day, weekday=weekday)

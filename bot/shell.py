@@ -1,0 +1,116 @@
+"""The terminal adapter (like `rasa shell`): same engine, same effects, printed. Buttons are numbered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+
+from sqlmodel import select
+
+from bot.engine.core import Engine
+from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
+from bot.engine.events import Event
+from bot.phones import normalize_phone
+from store.models import Candidate
+
+SHELL_USER_BASE = 9_000_000_000_000  # far above today's Telegram ids, so a shell user never collides
+
+
+class Shell:
+    def __init__(self, engine: Engine, *, user_id: int, language_code: str | None, share_phone: str | None,
+                 write: Callable[[str], None] = print, read: Callable[[str], str] = input):
+        self.engine = engine
+        self.user_id = user_id
+        self.language_code = language_code
+        self.share_phone = share_phone
+        self.write = write
+        self.read = read
+        self.buttons: list[Button] = []
+        self.contact_label: str | None = None
+        self._update_ids = count(1)
+
+    @classmethod
+    def for_user(cls, engine: Engine, *, phone: str | None, hr: bool, language_code: str | None,
+                 **io: Callable[..., object]) -> Shell:
+        settings = engine.ctx.settings
+        if hr:
+            if not settings.hr_admins:
+                raise SystemExit("config.yaml lists no hr_admins; add your numeric Telegram id to try --hr")
+            return cls(engine, user_id=min(settings.hr_admins), language_code=language_code, share_phone=None,
+                       **io)  # type: ignore[arg-type]
+        if phone is None:
+            return cls(engine, user_id=SHELL_USER_BASE, language_code=language_code, share_phone=None,
+                       **io)  # type: ignore[arg-type]
+        normalized = normalize_phone(phone, settings.file.phone_region)
+        with engine.ctx.db.session() as session:
+            cand = session.exec(select(Candidate).where(Candidate.phone == normalized)).first() \
+                if normalized else None
+        if cand is None or cand.id is None:
+            raise SystemExit(f"no candidate has the phone number {phone}; see `hrbot candidates list`")
+        user_id = cand.telegram_user_id or SHELL_USER_BASE + cand.id
+        return cls(engine, user_id=user_id, language_code=language_code, share_phone=normalized,
+                   **io)  # type: ignore[arg-type]
+
+    # -- loop -----------------------------------------------------------------------------------------------
+    def run(self, first: str | None = "/start") -> None:
+        texts, locale = self.engine.ctx.texts, self._locale()
+        self.write(texts.get(locale, "shell_banner"))
+        if first:
+            self.write(f"> {first}")
+            self.send_line(first)
+        while True:
+            try:
+                line = self.read("> ")
+            except (EOFError, KeyboardInterrupt):
+                self.write("")
+                return
+            if line.strip() in {"/quit", "/exit"}:
+                return
+            if line.strip():
+                self.send_line(line)
+
+    def send_line(self, line: str) -> None:
+        for effect in self.engine.handle(self.event_for(line)):
+            self.show(effect)
+
+    def event_for(self, line: str) -> Event:
+        base = {"user_id": self.user_id, "chat_id": self.user_id, "update_id": None,
+                "language_code": self.language_code}
+        stripped = line.strip()
+        if stripped == "0" and self.contact_label:
+            phone = self.share_phone or self.read(self.engine.ctx.texts.get(self._locale(), "shell_phone_prompt"))
+            return Event(kind="contact", contact_phone=phone.strip(), contact_user_id=self.user_id, **base)  # type: ignore[arg-type]
+        if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
+            data = self.buttons[int(stripped) - 1].data
+            return Event(kind="button", payload=data, callback_id=f"shell-{next(self._update_ids)}", **base)  # type: ignore[arg-type]
+        return Event.parse_text(line, **base)
+
+    def show(self, effect: Effect) -> None:
+        if isinstance(effect, AnswerButton):
+            if effect.text:
+                self.write(f"  ({effect.text})")
+            return
+        mine = effect.chat_id == self.user_id
+        prefix = "" if mine else f"  ── → chat {effect.chat_id} ──\n"
+        if isinstance(effect, SendMedia):
+            caption = f"\n{effect.caption}" if effect.caption else ""
+            self.write(f"{prefix}[{effect.kind}: {effect.path}]{caption}\n")
+            return
+        assert isinstance(effect, Say)
+        lines = [prefix + effect.text]
+        if mine:
+            if effect.buttons:
+                self.buttons = [b for row in effect.buttons for b in row]
+                lines.append("   ".join(f"[{i}] {b.text}" for i, b in enumerate(self.buttons, start=1)))
+            if effect.ask_contact:
+                self.contact_label = effect.ask_contact
+                lines.append(f"[0] {effect.ask_contact}")
+            elif effect.remove_keyboard:
+                self.contact_label = None
+        self.write("\n".join(lines) + "\n")
+
+    def _locale(self) -> str:
+        from bot.i18n import locale_from_telegram
+
+        settings = self.engine.ctx.settings
+        return locale_from_telegram(self.language_code, settings.locales) or settings.default_locale

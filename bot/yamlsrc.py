@@ -1,0 +1,95 @@
+"""YAML loading that remembers where every value came from, so errors can say file:line:col."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a source file, worded for the person who edits it."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+@dataclass
+class SourceDoc:
+    """Plain data parsed from YAML plus the 1-based position of every key path."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> tuple[int, int]:
+        """Position of the deepest known prefix of ``path`` (a missing key points at its parent)."""
+        for cut in range(len(path), -1, -1):
+            pos = self.positions.get(tuple(path[:cut]))
+            if pos is not None:
+                return pos
+        return (1, 1)
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        line, col = self.where(path)
+        return Problem(self.file, line, col, message)
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _build(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]]) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            child = (*path, key)
+            out[key] = _build(value_node, child, positions)
+            # Point a key's errors at the key itself, which is where people look.
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), positions) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def load_text(text: str, file: str) -> SourceDoc:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = exc.problem or exc.context or "not valid YAML"
+        raise YamlSyntaxError(
+            Problem(file, line, col, f"YAML syntax error: {reason}; check indentation and quoting")
+        ) from None
+    positions: dict[Path_, tuple[int, int]] = {}
+    data = None if root is None else _build(root, (), positions)
+    return SourceDoc(file=file, data=data, positions=positions)
+
+
+def load_file(path: Path | str) -> SourceDoc:
+    p = Path(path)
+    return load_text(p.read_text(encoding="utf-8"), str(p))

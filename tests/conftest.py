@@ -1,0 +1,82 @@
+"""Shared fixtures: a fresh real database per test (SQLite file, or a PostgreSQL schema when DATABASE_URL
+points at a server), the repository's own config.yaml and content/, and a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from bot.app import build_engine
+from bot.clock import FixedClock
+from bot.cohorts import sync_cohorts
+from bot.config import EnvSettings, Settings, load_settings
+from bot.demo import load_demo
+from bot.engine.core import Engine
+from store.db import Database, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The demo's "today": 18 days before the December cohort's training (2026-12-15).
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(db_url: str, config: Path = ROOT / "config.yaml", **env: object) -> Settings:
+    return load_settings(config, env=EnvSettings(database_url=db_url, **env))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def db(settings: Settings, clock: FixedClock) -> Iterator[Database]:
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    with database.session() as session:
+        sync_cohorts(session, settings, clock.now())
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def engine(settings: Settings, db: Database, clock: FixedClock) -> Engine:
+    return build_engine(settings, db, clock)
+
+
+@pytest.fixture
+def demo(db: Database, settings: Settings, clock: FixedClock) -> dict[str, str]:
+    """The demo company as `hrbot demo load` makes it; returns {name: invite token}."""
+    result = load_demo(db, settings, clock.now())
+    return {r.name: r.link.rsplit("=", 1)[1] for r in result.links if r.link}
