@@ -7,7 +7,6 @@ logged, then everything commits together. A redelivered update id is ignored.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from bot.config import Settings
 from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
+from bot.logsafe import log_failure
 from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
@@ -127,9 +127,7 @@ class Engine:
                 self._record(turn)
                 return turn.effects
         except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever broke
-            # Exception messages can quote personal data (SQL parameters, names): log the type and frames only.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("update %s (%s) failed with %s\n%s", event.update_id, event.kind, type(exc).__name__, frames)
+            log_failure(log, f"update {event.update_id} ({event.kind})", exc)
             self._mark_processed_after_failure(event)
             locale = self._fallback_locale(event)
             effects: list[Effect] = [Say(event.chat_id, self.ctx.texts.get(locale, "error_generic"))]
@@ -212,6 +210,8 @@ class Engine:
             self.router.contact_handler(turn)
         elif ev.kind == "text" and self.router.text_handler:
             self.router.text_handler(turn)
+        elif ev.unsupported == "edited":
+            turn.say(turn.t("edited_message"), buttons=self._menu_for(turn))
         else:
             turn.say(turn.t("unsupported_message"), buttons=self._menu_for(turn))
 

@@ -1,0 +1,222 @@
+"""The python-telegram-bot adapter: Update -> Event, engine, Effect -> Bot API call.
+
+The only package that imports `telegram`. Updates are handled one at a time (PTB's default), and the
+engine's database work runs in a worker thread so the event loop keeps answering webhooks and polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.engine.core import Engine
+from bot.engine.effects import AnswerButton, Effect, Say, SendMedia
+from bot.engine.events import Event
+from bot.logsafe import log_failure
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+# Message contents we can name for the "I can only read text" answer.
+UNSUPPORTED = ("sticker", "voice", "video_note", "audio", "photo", "video", "document", "animation",
+               "location", "venue", "poll", "dice", "game")
+
+
+def update_to_event(update: Update) -> Event | None:
+    """Plain data from a Telegram update; None for updates people did not send (chat member changes...)."""
+    if update.callback_query is not None:
+        q = update.callback_query
+        chat = q.message.chat if q.message is not None else None
+        return Event(kind="button", update_id=update.update_id, user_id=q.from_user.id,
+                     chat_id=chat.id if chat else q.from_user.id, payload=q.data or "", callback_id=q.id,
+                     language_code=q.from_user.language_code, chat_type=chat.type if chat else "private")
+    if update.edited_message is not None:
+        msg = update.edited_message
+        return _base(update, msg, kind="unsupported", unsupported="edited")
+    msg = update.message
+    if msg is None or msg.from_user is None:
+        return None
+    if msg.contact is not None:
+        return _base(update, msg, kind="contact", contact_phone=msg.contact.phone_number,
+                     contact_user_id=msg.contact.user_id)
+    if msg.text is not None:
+        return Event.parse_text(msg.text, update_id=update.update_id, user_id=msg.from_user.id,
+                                chat_id=msg.chat.id, language_code=msg.from_user.language_code,
+                                chat_type=msg.chat.type)
+    what = next((name for name in UNSUPPORTED if getattr(msg, name, None)), "other")
+    return _base(update, msg, kind="unsupported", unsupported=what)
+
+
+def _base(update: Update, msg: Message, **kw: Any) -> Event:
+    assert msg.from_user is not None
+    return Event(update_id=update.update_id, user_id=msg.from_user.id, chat_id=msg.chat.id,
+                 language_code=msg.from_user.language_code, chat_type=msg.chat.type, **kw)
+
+
+def _chunks(text: str) -> list[str]:
+    """Split at line ends so no message exceeds Telegram's 4096 characters (a longer line is cut)."""
+    pieces = []
+    for line in text.splitlines(keepends=True):
+        pieces.extend(line[i : i + TEXT_LIMIT] for i in range(0, len(line), TEXT_LIMIT))
+    parts, current = [], ""
+    for piece in pieces:
+        if len(current) + len(piece) > TEXT_LIMIT:
+            parts.append(current)
+            current = ""
+        current += piece
+    return [*parts, current] if current or not parts else parts
+
+
+class TelegramAdapter:
+    def __init__(self, engine: Engine, token: str, api_url: str = "https://api.telegram.org"):
+        self.engine = engine
+        root = api_url.rstrip("/")
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .post_init(self._post_init)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._file_ids: dict[str, str] = {}  # local media path -> Telegram file_id, uploaded once
+
+    # -- startup --------------------------------------------------------------------------------------------
+    async def _post_init(self, application: Application) -> None:  # type: ignore[type-arg]
+        await self.register_commands()
+
+    async def register_commands(self) -> None:
+        """The '/' menu in every shipped locale, plus the HR commands for each HR admin's chat."""
+        texts, settings, router = self.engine.ctx.texts, self.engine.ctx.settings, self.engine.router
+        public = [c for c in router.commands.values() if c.menu_key and c.audience != "hr"]
+        hr = [c for c in router.commands.values() if c.menu_key and c.audience == "hr"]
+        bot = self.application.bot
+        for locale in settings.locales:
+            cmds = [BotCommand(c.name, texts.get(locale, c.menu_key or "")) for c in public]
+            lang = locale.split("-")[0]
+            await bot.set_my_commands(cmds, scope=BotCommandScopeDefault(), language_code=lang)
+            if locale == settings.default_locale:
+                await bot.set_my_commands(cmds, scope=BotCommandScopeDefault())
+        hr_locale = settings.default_locale
+        hr_cmds = [BotCommand(c.name, texts.get(hr_locale, c.menu_key or "")) for c in public + hr]
+        for admin in sorted(settings.hr_admins):
+            try:
+                await bot.set_my_commands(hr_cmds, scope=BotCommandScopeChat(admin))
+            except BadRequest:
+                # Telegram knows a chat only after the admin has pressed Start once.
+                log.warning("HR admin %s has not started the bot yet; their command menu is set next start", admin)
+
+    # -- updates --------------------------------------------------------------------------------------------
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        event = update_to_event(update)
+        if event is None:
+            return
+        effects = await asyncio.to_thread(self.engine.handle, event)
+        for effect in effects:
+            await self.perform(effect)
+        if event.kind == "command" and event.command == "start" and self.engine.ctx.settings.is_hr(event.user_id):
+            await self.register_commands()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log_failure(log, f"update {update_id}", context.error)
+
+    async def perform(self, effect: Effect) -> None:
+        """One effect as Bot API calls. A user who blocked the bot or a rejected message is logged, not fatal."""
+        bot = self.application.bot
+        try:
+            if isinstance(effect, AnswerButton):
+                await bot.answer_callback_query(effect.callback_id, text=effect.text)
+            elif isinstance(effect, Say):
+                parts = _chunks(effect.text)
+                for i, part in enumerate(parts):
+                    markup = self._markup(effect) if i == len(parts) - 1 else None
+                    await bot.send_message(effect.chat_id, part, reply_markup=markup)
+            elif isinstance(effect, SendMedia):
+                await self._send_media(effect)
+        except Forbidden as exc:
+            log.info("chat %s cannot be reached: %s", effect_chat(effect), exc.message)
+        except RetryAfter as exc:
+            log.warning("rate limited for %ss even after retries; dropped a reply to chat %s",
+                        exc.retry_after, effect_chat(effect))
+        except BadRequest as exc:
+            log.warning("Telegram refused a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
+                        exc.message)
+        except (NetworkError, TelegramError) as exc:
+            log.warning("could not deliver a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
+                        type(exc).__name__)
+
+    @staticmethod
+    def _markup(effect: Say) -> Any:
+        if effect.buttons:
+            return InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in effect.buttons]
+            )
+        if effect.ask_contact:
+            return ReplyKeyboardMarkup([[KeyboardButton(effect.ask_contact, request_contact=True)]],
+                                       resize_keyboard=True, one_time_keyboard=True)
+        if effect.remove_keyboard:
+            return ReplyKeyboardRemove()
+        return None
+
+    async def _send_media(self, effect: SendMedia) -> None:
+        bot = self.application.bot
+        send = {"photo": bot.send_photo, "video": bot.send_video, "document": bot.send_document}[effect.kind]
+        cached = self._file_ids.get(effect.path)
+        if cached:
+            await send(effect.chat_id, cached, caption=effect.caption)
+            return
+        with Path(effect.path).open("rb") as f:
+            message = await send(effect.chat_id, f, caption=effect.caption)
+        file_id = _file_id(message, effect.kind)
+        if file_id:
+            self._file_ids[effect.path] = file_id
+
+    # -- running --------------------------------------------------------------------------------------------
+    async def start_polling(self, poll_timeout: int = 10) -> None:
+        """Start without blocking (tests and the runner); stop with stop()."""
+        await self.application.initialize()
+        await self._post_init(self.application)
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+
+def effect_chat(effect: Effect) -> object:
+    return getattr(effect, "chat_id", None) or getattr(effect, "callback_id", None)
+
+
+def _file_id(message: Message, kind: str) -> str | None:
+    if kind == "photo" and message.photo:
+        return message.photo[-1].file_id
+    media = getattr(message, kind, None)
+    return getattr(media, "file_id", None)

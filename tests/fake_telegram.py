@@ -1,0 +1,374 @@
+"""A fake Telegram Bot API server for end-to-end tests and benchmarks (aiohttp, 127.0.0.1 only).
+
+It answers the way Telegram does for the methods the bot uses, with Telegram's JSON shapes (see
+../shared/TELEGRAM_NOTES.md) and its errors: 400 for bad requests, 401 for a wrong token, 403 for a user
+who blocked the bot or never started it, 404 for an unknown method, 429 with retry_after on demand.
+Tests talk to it as people would, through FakeUser: send a line, tap a button, share a contact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+from aiohttp import web
+
+JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities",
+               "link_preview_options", "reply_parameters"}
+INT_FIELDS = {"offset", "limit", "timeout", "chat_id", "message_id", "max_connections"}
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Demo HR Bot", "username": "DemoPlantHRBot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "can_connect_to_business": False, "has_main_web_app": False}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None):
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    ok: bool
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456:TEST-token"
+    host: str = "127.0.0.1"
+    port: int = 0
+    calls: list[Call] = field(default_factory=list)
+    # chat id -> messages the bot sent there (Telegram Message dicts)
+    sent: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    blocked: set[int] = field(default_factory=set)
+    started: set[int] = field(default_factory=set)  # users who ever wrote to the bot
+    commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    _forced: list[tuple[str, ApiError]] = field(default_factory=list)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _update_ids: Any = field(default_factory=lambda: count(1000))
+    _message_ids: Any = field(default_factory=lambda: count(1))
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _new_message: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    async def start(self) -> FakeTelegram:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        self._new_update.set()  # release a hanging long poll
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        """The Bot API root, as TELEGRAM_API_URL takes it."""
+        return f"http://{self.host}:{self.port}"
+
+    # -- test controls --------------------------------------------------------------------------------------
+    def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
+        """The next call of ``method`` fails like Telegram would (e.g. 429 with retry_after)."""
+        self._forced.append((method, ApiError(code, description, retry_after)))
+
+    def user(self, user_id: int, first_name: str = "Test", language_code: str | None = "zh-hans") -> FakeUser:
+        return FakeUser(self, user_id, first_name, language_code)
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        update = {"update_id": update_id, **update}
+        self._updates.append(update)
+        self._new_update.set()
+        return update_id
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the bot did not do what the test waited for")
+            self._new_message.clear()
+            try:
+                await asyncio.wait_for(self._new_message.wait(), min(remaining, 0.05))
+            except TimeoutError:
+                pass
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return self._error(ApiError(401, "Unauthorized"))
+        params = await self._params(request)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return self._error(ApiError(404, "Not Found"))
+        try:
+            for i, (name, err) in enumerate(self._forced):
+                if name == method:
+                    del self._forced[i]
+                    raise err
+            result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+        except ApiError as err:
+            self.calls.append(Call(method, params, time.monotonic(), False))
+            return self._error(err)
+        self.calls.append(Call(method, params, time.monotonic(), True))
+        self._new_message.set()
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(err: ApiError) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": err.code, "description": err.description}
+        if err.retry_after is not None:
+            body["parameters"] = {"retry_after": err.retry_after}
+        return web.json_response(body, status=err.code)
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        params: dict[str, Any] = dict(request.query)
+        form = await request.post()
+        for key, value in form.items():
+            if hasattr(value, "file"):  # an uploaded file
+                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+            elif key in JSON_FIELDS:
+                params[key] = json.loads(str(value))
+            elif key in INT_FIELDS:
+                try:
+                    params[key] = int(str(value))
+                except ValueError:
+                    params[key] = str(value)
+            else:
+                params[key] = str(value)
+        return params
+
+    # -- methods ------------------------------------------------------------------------------------------
+    def _m_getMe(self, p: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def _m_getUpdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook.get("url"):
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
+        offset = int(p.get("offset") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]  # confirmed ones are gone
+        limit = int(p.get("limit") or 100)
+        timeout = float(p.get("timeout") or 0)
+        if not self._updates and timeout > 0:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self._updates[:limit]
+
+    def _check_chat(self, p: dict[str, Any]) -> int:
+        if "chat_id" not in p:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        try:
+            chat_id = int(p["chat_id"])
+        except (TypeError, ValueError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id > 0 and chat_id not in self.started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return chat_id
+
+    @staticmethod
+    def _check_markup(markup: dict[str, Any] | None) -> None:
+        for row in (markup or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if not button.get("text"):
+                    raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+
+    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        msg = {"message_id": next(self._message_ids), "date": int(time.time()), "from": BOT_USER,
+               "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "first_name": "User"},
+               **{k: v for k, v in content.items() if v is not None}}
+        self.sent[chat_id].append(msg)  # what the user sees, reply keyboards included
+        if "inline_keyboard" not in (msg.get("reply_markup") or {}):
+            # Telegram echoes only inline keyboards back in the sent Message.
+            return {k: v for k, v in msg.items() if k != "reply_markup"}
+        return msg
+
+    def _m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._check_chat(p)
+        text = p.get("text", "")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        self._check_markup(p.get("reply_markup"))
+        return self._message(chat_id, text=text, reply_markup=p.get("reply_markup"))
+
+    def _media(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
+        chat_id = self._check_chat(p)
+        source = p.get(kind)
+        if not source:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        caption = p.get("caption")
+        if caption is not None and len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        file_id = source if isinstance(source, str) and not source.startswith("attach://") else \
+            f"{kind}-{next(self._message_ids)}"
+        media: Any
+        if kind == "photo":
+            media = [{"file_id": file_id, "file_unique_id": file_id + "u", "width": 800, "height": 450}]
+        elif kind == "video":
+            media = {"file_id": file_id, "file_unique_id": file_id + "u", "width": 640, "height": 360,
+                     "duration": 10}
+        else:
+            media = {"file_id": file_id, "file_unique_id": file_id + "u"}
+        return self._message(chat_id, caption=caption, **{kind: media, "reply_markup": p.get("reply_markup")})
+
+    def _m_sendPhoto(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._media(p, "photo")
+
+    def _m_sendVideo(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._media(p, "video")
+
+    def _m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._media(p, "document")
+
+    def _m_answerCallbackQuery(self, p: dict[str, Any]) -> bool:
+        if not p.get("callback_query_id"):
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        return True
+
+    def _m_setMyCommands(self, p: dict[str, Any]) -> bool:
+        for cmd in p.get("commands", []):
+            if not cmd.get("command") or not 1 <= len(cmd.get("description", "")) <= 256:
+                raise ApiError(400, "Bad Request: command description is empty or too long")
+        scope = json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True)
+        if (p.get("scope") or {}).get("type") == "chat" and int(p["scope"]["chat_id"]) not in self.started:
+            raise ApiError(400, "Bad Request: chat not found")
+        self.commands[(scope, p.get("language_code") or "")] = p.get("commands", [])
+        return True
+
+    def _m_deleteMyCommands(self, p: dict[str, Any]) -> bool:
+        return True
+
+    def _m_setWebhook(self, p: dict[str, Any]) -> bool:
+        self.webhook = {"url": p.get("url", ""), "secret_token": p.get("secret_token"),
+                        "allowed_updates": p.get("allowed_updates")}
+        return True
+
+    def _m_deleteWebhook(self, p: dict[str, Any]) -> bool:
+        self.webhook = {}
+        return True
+
+    def _m_getWebhookInfo(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}
+
+    def _m_close(self, p: dict[str, Any]) -> bool:
+        return True
+
+    def _m_logOut(self, p: dict[str, Any]) -> bool:
+        return True
+
+
+@dataclass
+class FakeUser:
+    """A person with a Telegram account, chatting with the bot through the fake server."""
+
+    server: FakeTelegram
+    id: int
+    first_name: str
+    language_code: str | None
+
+    def _user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+    def _chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+    def _msg(self, **content: Any) -> dict[str, Any]:
+        return {"message_id": next(self.server._message_ids), "date": int(time.time()), "chat": self._chat(),
+                "from": self._user(), **content}
+
+    @property
+    def inbox(self) -> list[dict[str, Any]]:
+        return self.server.sent[self.id]
+
+    async def _exchange(self, update: dict[str, Any], expect: int, settle: float = 0.15) -> list[dict[str, Any]]:
+        """Push an update; return what the bot sent to this chat in response (once it has gone quiet)."""
+        self.server.started.add(self.id)
+        before = len(self.inbox)
+        self.server.push_update(update)
+        if expect == 0:
+            await asyncio.sleep(0.4)
+            return self.inbox[before:]
+        await self.server.wait_for(lambda: len(self.inbox) >= before + expect)
+        seen = len(self.inbox)
+        while True:
+            await asyncio.sleep(settle)
+            if len(self.inbox) == seen:
+                return self.inbox[before:]
+            seen = len(self.inbox)
+
+    async def send(self, text: str, expect: int = 1) -> list[dict[str, Any]]:
+        msg = self._msg(text=text)
+        if text.startswith("/"):
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self._exchange({"message": msg}, expect)
+
+    async def share_contact(self, phone: str, owner_id: int | None = None, expect: int = 1) -> list[dict[str, Any]]:
+        contact = {"phone_number": phone, "first_name": self.first_name,
+                   "user_id": self.id if owner_id is None else owner_id}
+        return await self._exchange({"message": self._msg(contact=contact)}, expect)
+
+    async def send_sticker(self, expect: int = 1) -> list[dict[str, Any]]:
+        sticker = {"file_id": "stk", "file_unique_id": "stku", "type": "regular", "width": 512, "height": 512,
+                   "is_animated": False, "is_video": False}
+        return await self._exchange({"message": self._msg(sticker=sticker)}, expect)
+
+    async def send_voice(self, expect: int = 1) -> list[dict[str, Any]]:
+        return await self._exchange({"message": self._msg(voice={"file_id": "v", "file_unique_id": "vu",
+                                                                  "duration": 3})}, expect)
+
+    async def edit(self, text: str, expect: int = 1) -> list[dict[str, Any]]:
+        msg = self._msg(text=text, edit_date=int(time.time()))
+        return await self._exchange({"edited_message": msg}, expect)
+
+    async def click(self, label_or_data: str, expect: int = 1) -> list[dict[str, Any]]:
+        """Tap an inline button on the newest bot message that has one with this text or data."""
+        for message in reversed(self.inbox):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if label_or_data in (button.get("callback_data"), button.get("text")):
+                        query = {"id": f"cb{next(self.server._message_ids)}", "from": self._user(),
+                                 "chat_instance": f"ci{self.id}", "data": button["callback_data"],
+                                 "message": message}
+                        return await self._exchange({"callback_query": query}, expect)
+        raise AssertionError(f"no button {label_or_data!r} in the chat with {self.id}")
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or m.get("caption") or "" for m in messages)
