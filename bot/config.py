@@ -6,12 +6,13 @@ import difflib
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -27,6 +28,12 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
 _DUE = re.compile(r"^([+-]?)(\d{1,3})d$")
 
 Localized = dict[str, str]
+
+
+def _admin_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{value!r} is not a numeric Telegram user id; HR admins are listed by their numeric id")
+    return value
 
 
 class _Model(BaseModel):
@@ -155,7 +162,7 @@ class FileConfig(_Model):
     company: Company
     default_locale: str = "zh-CN"
     phone_region: str = "CN"
-    hr_admins: list[int] = Field(default_factory=list)
+    hr_admins: list[Annotated[int, BeforeValidator(_admin_id)]] = Field(default_factory=list)
     telegram: TelegramSection
     invites: Invites = Invites()
     database: DatabaseSection = DatabaseSection()
@@ -166,16 +173,6 @@ class FileConfig(_Model):
     cohorts: list[Cohort] = Field(default_factory=list)
     tasks: list[Task] = Field(default_factory=list)
 
-    @field_validator("hr_admins", mode="before")
-    @classmethod
-    def _admins(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-                    raise ValueError(
-                        f"{item!r} is not a numeric Telegram user id; HR admins are listed by their numeric id"
-                    )
-        return value
 
 
 class EnvSettings(BaseSettings):

@@ -71,6 +71,9 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError:
+        # Looks like a date but isn't one (2027-13-12): keep the text so validation can point at it.
+        return node.value
     finally:
         loader.dispose()
 
