@@ -38,6 +38,8 @@ class Texts:
         self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
                                         lstrip_blocks=True, keep_trailing_newline=False)
         self._compiled: dict[tuple[str, str], Any] = {}
+        self._constant: dict[tuple[str, str], str] = {}  # texts rendered without values (button labels...)
+        self._dates: dict[tuple[str, date], str] = {}
 
     @classmethod
     def load(cls, content_dir: Path, locales: tuple[str, ...], default_locale: str) -> Texts:
@@ -82,6 +84,14 @@ class Texts:
     def get(self, locale: str, key: str, **values: Any) -> str:
         if locale not in self.messages:
             locale = self.default_locale
+        if not values:
+            cached = self._constant.get((locale, key))
+            if cached is None:
+                cached = self._constant[(locale, key)] = self._render(locale, key, {})
+            return cached
+        return self._render(locale, key, values)
+
+    def _render(self, locale: str, key: str, values: dict[str, Any]) -> str:
         compiled = self._compiled.get((locale, key))
         if compiled is None:
             compiled = self.env.from_string(str(self.messages[locale][key]))
@@ -89,7 +99,12 @@ class Texts:
         return str(compiled.render(**values)).strip()
 
     def format_date(self, locale: str, value: date) -> str:
-        weekday = self.raw(locale, "weekdays")[value.weekday()]
-        month = self.raw(locale, "months")[value.month - 1]
-        return self.get(locale, "date_format", year=value.year, month=value.month, month_name=month,
-                        day=value.day, weekday=weekday)
+        cached = self._dates.get((locale, value))
+        if cached is None:
+            weekday = self.raw(locale, "weekdays")[value.weekday()]
+            month = self.raw(locale, "months")[value.month - 1]
+            cached = self.get(locale, "date_format", year=value.year, month=value.month, month_name=month,
+                              day=value.day, weekday=weekday)
+            if len(self._dates) < 10_000:  # a few years of dates per locale; bounded all the same
+                self._dates[(locale, value)] = cached
+        return cached

@@ -46,6 +46,7 @@ class FakeTelegram:
     host: str = "127.0.0.1"
     port: int = 0
     calls: list[Call] = field(default_factory=list)
+    ok_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # method -> successful calls
     # chat id -> messages the bot sent there (Telegram Message dicts)
     sent: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     blocked: set[int] = field(default_factory=set)
@@ -131,6 +132,7 @@ class FakeTelegram:
             self.calls.append(Call(method, params, time.monotonic(), False))
             return self._error(err)
         self.calls.append(Call(method, params, time.monotonic(), True))
+        self.ok_counts[method] += 1
         self._new_message.set()
         return web.json_response({"ok": True, "result": result})
 

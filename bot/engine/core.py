@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot.clock import Clock
@@ -24,6 +26,15 @@ from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
 log = logging.getLogger(__name__)
+
+# Statements that run for every update, built once: core SQL skips the ORM's per-call work.
+_CLAIM_UPDATE = insert(ProcessedUpdate.__table__)  # type: ignore[attr-defined]
+_LOG_INTERACTION = insert(Interaction.__table__)  # type: ignore[attr-defined]
+_TOUCH_CANDIDATE = (
+    update(Candidate.__table__)  # type: ignore[attr-defined]
+    .where(Candidate.__table__.c.id == bindparam("cid"))  # type: ignore[attr-defined]
+    .values(last_seen_at=bindparam("seen"))
+)
 
 
 @dataclass
@@ -141,12 +152,11 @@ class Engine:
 
     # -- internals ----------------------------------------------------------------------------------------
     def _first_time(self, session: Session, update_id: int) -> bool:
-        if session.get(ProcessedUpdate, update_id) is not None:
-            return False
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=self.ctx.clock.now()))
+        """Claim the update id; the primary key says whether this or another worker saw it before."""
         try:
-            session.flush()
-        except IntegrityError:  # another worker took it between our read and write
+            # Core statements, not ORM objects: this runs for every update and the unit of work is costly.
+            session.execute(_CLAIM_UPDATE, {"update_id": update_id, "processed_at": self.ctx.clock.now()})
+        except IntegrityError:
             session.rollback()
             return False
         return True
@@ -225,9 +235,13 @@ class Engine:
         ev = turn.event
         detail = ev.command if ev.kind == "command" else (ev.payload or "").split(":", 1)[0] or ev.unsupported
         now = self.ctx.clock.now()
-        turn.session.add(Interaction(candidate_id=cand.id, kind=ev.kind, detail=(detail or None), at=now))
-        cand.last_seen_at = now
-        turn.session.add(cand)
+        turn.session.execute(_LOG_INTERACTION, {"candidate_id": cand.id, "kind": ev.kind, "detail": detail or None,
+                                                "at": now})
+        if cand in turn.session.dirty:
+            cand.last_seen_at = now  # flushed with the handler's own changes
+        else:
+            turn.session.execute(_TOUCH_CANDIDATE, {"cid": cand.id, "seen": now})
+            set_committed_value(cand, "last_seen_at", now)
 
 
 __all__ = ["AppContext", "Engine", "Router", "Turn", "SendMedia"]
