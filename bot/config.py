@@ -257,87 +257,79 @@ def _did_you_mean(value: str, choices: list[str]) -> str:
     return f"; known: {', '.join(choices)}" if choices else ""
 
 
-def _cross_checks(doc: SourceDoc, cfg: FileConfig) -> list[Problem]:
-    """Rules that span sections: references between ids, duplicates, translations."""
+LOCALIZED_FIELDS = {
+    "stages": ("label", "todo"),
+    "departments": ("name", "manager"),
+    "roles": ("name",),
+    "cohorts": ("name", "location", "address"),
+    "tasks": ("title", "help"),
+}
+
+
+def _cross_checks(doc: SourceDoc) -> list[Problem]:
+    """Rules that span sections: references between ids, duplicates, translations.
+
+    They read the raw YAML, so they run even when some values have the wrong shape, and every problem is
+    reported in one go.
+    """
+    data = doc.data
     problems: list[Problem] = []
 
-    def dup(section: str, items: list[Any]) -> None:
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
-                problems.append(doc.problem((section, i, "id"), f"duplicate {section[:-1]} id {item.id!r}"))
-            seen.add(item.id)
+    def items(section: str) -> list[tuple[int, dict[str, Any]]]:
+        value = data.get(section)
+        return [(i, it) for i, it in enumerate(value) if isinstance(it, dict)] if isinstance(value, list) else []
+
+    def ids(section: str) -> list[str]:
+        return [it["id"] for _, it in items(section) if isinstance(it.get("id"), str)]
 
     for section in ("stages", "departments", "roles", "cohorts", "tasks"):
-        dup(section, getattr(cfg, section))
+        seen: set[str] = set()
+        for i, item in items(section):
+            ident = item.get("id")
+            if isinstance(ident, str) and ident in seen:
+                problems.append(doc.problem((section, i, "id"), f"duplicate {section[:-1]} id {ident!r}"))
+            if isinstance(ident, str):
+                seen.add(ident)
 
-    if cfg.default_locale not in SHIPPED_LOCALES:
-        problems.append(
-            doc.problem(
-                ("default_locale",),
-                f"unknown locale {cfg.default_locale!r}; shipped: {', '.join(SHIPPED_LOCALES)}",
-            )
-        )
-    if not cfg.stages:
+    locale = data.get("default_locale", "zh-CN")
+    if isinstance(locale, str) and locale not in SHIPPED_LOCALES:
+        problems.append(doc.problem(("default_locale",), f"unknown locale {locale!r}; shipped: "
+                                    f"{', '.join(SHIPPED_LOCALES)}"))
+    if isinstance(data.get("stages"), list) and not data["stages"]:
         problems.append(doc.problem(("stages",), "at least one stage is needed"))
 
-    dept_ids = [d.id for d in cfg.departments]
-    role_ids = [r.id for r in cfg.roles]
-    for i, role in enumerate(cfg.roles):
-        if role.department not in dept_ids:
-            problems.append(
-                doc.problem(
-                    ("roles", i, "department"),
-                    f"unknown department {role.department!r}{_did_you_mean(role.department, dept_ids)}",
-                )
-            )
-    for i, cohort in enumerate(cfg.cohorts):
-        if cohort.department not in dept_ids:
-            problems.append(
-                doc.problem(
-                    ("cohorts", i, "department"),
-                    f"unknown department {cohort.department!r}{_did_you_mean(cohort.department, dept_ids)}",
-                )
-            )
-    for i, task in enumerate(cfg.tasks):
-        for j, role_id in enumerate(task.roles):
-            if role_id not in role_ids:
-                problems.append(
-                    doc.problem(
-                        ("tasks", i, "roles", j),
-                        f"unknown role {role_id!r}{_did_you_mean(role_id, role_ids)}",
-                    )
-                )
+    def reference(path: tuple[Any, ...], value: Any, known: list[str], what: str) -> None:
+        if isinstance(value, str) and value not in known:
+            problems.append(doc.problem(path, f"unknown {what} {value!r}{_did_you_mean(value, known)}"))
+
+    dept_ids, role_ids = ids("departments"), ids("roles")
+    for section in ("roles", "cohorts"):
+        for i, item in items(section):
+            reference((section, i, "department"), item.get("department"), dept_ids, "department")
+    for i, task in items("tasks"):
+        roles = task.get("roles")
+        for j, role_id in enumerate(roles if isinstance(roles, list) else []):
+            reference(("tasks", i, "roles", j), role_id, role_ids, "role")
 
     # Every text people read must exist in every shipped locale.
-    def localized(path: tuple[Any, ...], value: Localized | None) -> None:
-        if value is None:
+    def localized(path: tuple[Any, ...], value: Any) -> None:
+        if not isinstance(value, dict):
             return
         for loc in SHIPPED_LOCALES:
-            if not str(value.get(loc, "")).strip():
+            if not str(value.get(loc) or "").strip():
                 problems.append(doc.problem(path, f"missing {loc} text; add a '{loc}:' line"))
         for loc in value:
             if loc not in SHIPPED_LOCALES:
-                problems.append(
-                    doc.problem((*path, loc), f"unknown locale {loc!r}{_did_you_mean(loc, list(SHIPPED_LOCALES))}")
-                )
+                problems.append(doc.problem((*path, loc), f"unknown locale {loc!r}"
+                                            f"{_did_you_mean(str(loc), list(SHIPPED_LOCALES))}"))
 
-    localized(("company", "name"), cfg.company.name)
-    for i, s in enumerate(cfg.stages):
-        localized(("stages", i, "label"), s.label)
-        localized(("stages", i, "todo"), s.todo)
-    for i, d in enumerate(cfg.departments):
-        localized(("departments", i, "name"), d.name)
-        localized(("departments", i, "manager"), d.manager)
-    for i, r in enumerate(cfg.roles):
-        localized(("roles", i, "name"), r.name)
-    for i, c in enumerate(cfg.cohorts):
-        localized(("cohorts", i, "name"), c.name)
-        localized(("cohorts", i, "location"), c.location)
-        localized(("cohorts", i, "address"), c.address)
-    for i, t in enumerate(cfg.tasks):
-        localized(("tasks", i, "title"), t.title)
-        localized(("tasks", i, "help"), t.help)
+    company = data.get("company")
+    if isinstance(company, dict):
+        localized(("company", "name"), company.get("name"))
+    for section, fields in LOCALIZED_FIELDS.items():
+        for i, item in items(section):
+            for name in fields:
+                localized((section, i, name), item.get(name))
     return problems
 
 
@@ -389,11 +381,11 @@ def load_settings(config_path: str | Path | None = None, env: EnvSettings | None
         raise ConfigError([exc.problem]) from None
     if not isinstance(doc.data, dict):
         raise ConfigError([doc.problem((), "config.yaml must be a mapping of sections (company:, stages:, ...)")])
+    problems = _cross_checks(doc)
     try:
         cfg = FileConfig.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(doc, exc)) from None
-    problems = _cross_checks(doc, cfg)
+        problems.extend(_pydantic_problems(doc, exc))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (p.line, p.col)))
     return Settings(cfg, env, path.resolve().parent)

@@ -49,8 +49,10 @@ def test_every_problem_at_once_with_positions(tmp_path: Path) -> None:
            "Asia/Shanghai" in found
     assert any(f"{path}:{line_of(path, 'training_date: 2027-13-12')}:5: cohorts[2].training_date:" in p for p in found)
     assert any(f"{path}:{line_of(path, '- alice')}" in p and "numeric Telegram user id" in p for p in found)
-    # department typo is a cross-reference check: it runs once the shapes are valid, so fix those first.
-    assert len(found) == 3
+    assert f"{path}:{line_of(path, 'department: warehous')}:5: unknown department 'warehous'; did you mean " \
+           "'warehouse'?" in found
+    assert len(found) == 4
+    assert found == sorted(found, key=lambda p: int(p.split(":")[1]))  # in file order
 
 
 def test_cross_references_with_did_you_mean(tmp_path: Path) -> None:
@@ -105,3 +107,14 @@ def test_env_vars_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_URL", "https://example.com/hook")
     s = load_settings()
     assert s.env.telegram_api_url == "http://127.0.0.1:1234" and s.env.webhook_url == "https://example.com/hook"
+
+
+def test_duplicate_ids_and_unknown_locale(tmp_path: Path) -> None:
+    path = broken(tmp_path, "  - id: background_check", "  - id: interview_passed")
+    path.write_text(path.read_text().replace("default_locale: zh-CN", "default_locale: fr", 1))
+    second = [i for i, line in enumerate(path.read_text().splitlines(), start=1)
+              if line.strip() == "- id: interview_passed"][1]
+    assert errors(path) == [
+        f"{path}:{line_of(path, 'default_locale: fr')}:1: unknown locale 'fr'; shipped: zh-CN, en",
+        f"{path}:{second}:5: duplicate stage id 'interview_passed'",
+    ]
