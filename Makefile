@@ -25,10 +25,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/hrbot validate
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -25,7 +25,7 @@ def load_demo(db: Database, settings: Settings, now: datetime) -> ImportResult:
     with db.session() as session:
         for ext_id, task_ids in progress.items():
             cand = session.exec(select(Candidate).where(Candidate.external_id == ext_id)).first()
-            if cand is None:
+            if cand is None or cand.id is None:
                 continue
             for task_id in task_ids:
                 exists = session.exec(select(CandidateTask).where(

@@ -62,7 +62,8 @@ async def test_webhook_process_checks_secret(tg: FakeTelegram, settings: Setting
                                              tmp_path: Path) -> None:
     port = free_port()
     config = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    config = config.replace("    port: 8443", f"    port: {port}").replace("    listen: 0.0.0.0", "    listen: 127.0.0.1")
+    config = config.replace("    port: 8443", f"    port: {port}")
+    config = config.replace("    listen: 0.0.0.0", "    listen: 127.0.0.1")
     config += f"\ncontent_dir: {ROOT / 'content'}\n"
     (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
     secret = "a-Long_webhook-secret-0123456789"

@@ -59,8 +59,13 @@ class Turn:
     locale: str
     effects: list[Effect] = field(default_factory=list)
 
-    def t(self, key: str, locale: str | None = None, **values: Any) -> str:
-        return self.ctx.texts.get(locale or self.locale, key, **values)
+    def t(self, key: str, **values: Any) -> str:
+        """A text in the language of the person this turn answers."""
+        return self.ctx.texts.get(self.locale, key, **values)
+
+    def t_in(self, locale: str, key: str, **values: Any) -> str:
+        """A text in another language (e.g. for the candidate HR just moved)."""
+        return self.ctx.texts.get(locale, key, **values)
 
     def say(self, text: str, *, chat_id: int | None = None, buttons: tuple[tuple[Button, ...], ...] = (),
             ask_contact: str | None = None, remove_keyboard: bool = False) -> None:

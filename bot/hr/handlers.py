@@ -37,8 +37,8 @@ class HrHandlers:
         loc = turn.locale_of(cand)
         stage = settings.stages[change.new]
         turn.say(
-            turn.t("stage_changed", locale=loc, stage=label[loc], todo=stage.todo[loc] if stage.todo else ""),
+            turn.t_in(loc, "stage_changed", stage=label[loc], todo=stage.todo[loc] if stage.todo else ""),
             chat_id=cand.telegram_chat_id,
-            buttons=((Button(turn.t("menu_status", locale=loc), "menu:status"),),),
+            buttons=((Button(turn.t_in(loc, "menu_status"), "menu:status"),),),
         )
         turn.say(turn.t("hr_stage_set", name=cand.name, id=cand.id, stage=label[turn.locale]))

@@ -49,8 +49,7 @@ def update_to_event(update: Update) -> Event | None:
                      chat_id=chat.id if chat else q.from_user.id, payload=q.data or "", callback_id=q.id,
                      language_code=q.from_user.language_code, chat_type=chat.type if chat else "private")
     if update.edited_message is not None:
-        msg = update.edited_message
-        return _base(update, msg, kind="unsupported", unsupported="edited")
+        return _base(update, update.edited_message, kind="unsupported", unsupported="edited")
     msg = update.message
     if msg is None or msg.from_user is None:
         return None
@@ -73,7 +72,7 @@ def _base(update: Update, msg: Message, **kw: Any) -> Event:
 
 def _chunks(text: str) -> list[str]:
     """Split at line ends so no message exceeds Telegram's 4096 characters (a longer line is cut)."""
-    pieces = []
+    pieces: list[str] = []
     for line in text.splitlines(keepends=True):
         pieces.extend(line[i : i + TEXT_LIMIT] for i in range(0, len(line), TEXT_LIMIT))
     parts, current = [], ""
@@ -96,7 +95,7 @@ class TelegramAdapter:
         comes from more processes (webhook workers on PostgreSQL), where database constraints arbitrate."""
         self.engine = engine
         root = api_url.rstrip("/")
-        self.application: Application = (  # type: ignore[type-arg]
+        self.application: Application = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{root}/bot")
@@ -112,7 +111,7 @@ class TelegramAdapter:
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
 
     # -- startup --------------------------------------------------------------------------------------------
-    async def _post_init(self, application: Application) -> None:  # type: ignore[type-arg]
+    async def _post_init(self, application: Application) -> None:
         await self.register_commands()
 
     async def register_commands(self) -> None:
