@@ -91,7 +91,8 @@ def test_missing_file(tmp_path: Path) -> None:
         f"{tmp_path / 'nope.yaml'}:1:1: config file not found; set HRBOT_CONFIG or run from the project folder"]
 
 
-def test_environment_overrides(tmp_path: Path) -> None:
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     env = EnvSettings(database_url="postgresql+psycopg://u@h/db", telegram_bot_token="1:abc",  # type: ignore[arg-type]
                       telegram_api_url="http://127.0.0.1:9")
     s = load_settings(ROOT / "config.yaml", env=env)
