@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.engine.core import AppContext, Engine, Router
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
+from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
@@ -26,6 +27,7 @@ class ContentError(Exception):
 class Content:
     texts: Texts
     welcome: dict[str, WelcomeMedia]
+    rules: RuleSet
 
 
 def load_content(settings: Settings) -> Content:
@@ -38,15 +40,22 @@ def load_content(settings: Settings) -> Content:
         problems.extend(exc.problems)
     welcome, welcome_problems = load_welcome(settings.content_dir, set(settings.departments), settings.locales)
     problems.extend(welcome_problems)
+    rules = RuleSet()
+    if texts is not None:  # rules name texts: they can be checked only once the texts load
+        try:
+            rules = load_rules(settings, texts)
+        except RulesError as exc:
+            problems.extend(exc.problems)
     if problems or texts is None:
         raise ContentError(problems)
-    return Content(texts, welcome)
+    return Content(texts, welcome, rules)
 
 
 def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
                  content: Content | None = None) -> Engine:
     content = content or load_content(settings)
-    ctx = AppContext(settings=settings, db=db, texts=content.texts, clock=clock or SystemClock())
+    ctx = AppContext(settings=settings, db=db, texts=content.texts, clock=clock or SystemClock(),
+                     rules=content.rules)
     router = Router()
     engine = Engine(ctx, router)
     Onboarding(engine, content.welcome, settings.content_dir).register(router)

@@ -20,7 +20,7 @@ from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import database_is_empty, load_demo
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
-from bot.hr.service import HrError, find_candidate, set_stage
+from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
 from store.db import Database, upgrade
 from store.models import Candidate
 
@@ -29,10 +29,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo company.")
 cand_app = typer.Typer(no_args_is_help=True, help="Candidates: import, list, stages, invite links.")
 cohort_app = typer.Typer(no_args_is_help=True, help="Training cohorts (from config.yaml).")
+nudge_app = typer.Typer(no_args_is_help=True, help="Automated messages (flows/nudges.yaml).")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cand_app, name="candidates")
 app.add_typer(cohort_app, name="cohorts")
+app.add_typer(nudge_app, name="nudges")
 
 log = logging.getLogger("hrbot")
 
@@ -100,7 +102,10 @@ def demo_load(if_empty: Annotated[bool, typer.Option("--if-empty", help="do noth
 
 
 @app.command()
-def run() -> None:
+def run(
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="a pure webhook worker: no nudges, no "
+                                               "outbox sending (another process runs them)")] = False,
+) -> None:
     """Run the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
     from bot.telegram.runner import run_bot
 
@@ -111,7 +116,7 @@ def run() -> None:
         engine = build_engine(settings, _database(settings))
     except ContentError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
-    run_bot(engine)
+    run_bot(engine, scheduler=not no_scheduler)
 
 
 @app.command()
@@ -219,7 +224,10 @@ def candidates_set_stage(candidate: str, stage: str) -> None:
     try:
         with _database(settings).session() as session:
             cand = find_candidate(session, candidate, settings)
-            change = set_stage(session, settings, cand, stage, "cli", SystemClock().now())
+            now = SystemClock().now()
+            change = set_stage(session, settings, cand, stage, "cli", now)
+            queued = change.changed and queue_stage_notice(session, settings, load_content(settings).texts,
+                                                            cand, now)
     except HrError as err:
         if err.key == "hr_unknown_stage":
             hint = f"; did you mean {err.values['suggestion']!r}?" if err.values["suggestion"] else ""
@@ -228,8 +236,59 @@ def candidates_set_stage(candidate: str, stage: str) -> None:
                     ) from None
     if change.changed:
         typer.echo(f"#{cand.id} {cand.name}: {change.old} -> {change.new}")
+        if queued:
+            typer.echo("the candidate will be told by the running bot (queued in the outbox).")
     else:
         typer.echo(f"#{cand.id} {cand.name} is already at {change.new}; nothing changed.")
+
+
+@nudge_app.command("preview")
+def nudges_preview(
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="how many days ahead")] = 30,
+    start: Annotated[str | None, typer.Option("--from", help="start (ISO date or datetime; default now)")] = None,
+    candidate: Annotated[int | None, typer.Option("--candidate", help="one candidate id")] = None,
+    unbound: Annotated[bool, typer.Option("--unbound", help="include candidates who have not started the bot, "
+                                          "as if they had")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What each candidate would receive, and when; what is held back, and why. Sends nothing."""
+    from datetime import datetime
+
+    from bot.nudges.preview import preview
+
+    settings = _settings()
+    try:
+        content = load_content(settings)
+    except ContentError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    if start is None:
+        begin = SystemClock().now()
+    else:
+        try:
+            begin = datetime.fromisoformat(start)
+        except ValueError:
+            raise _fail(f"--from {start!r} is not a date or datetime; write e.g. 2026-12-01 or "
+                        "2026-12-01T09:00+08:00") from None
+        if begin.tzinfo is None:
+            begin = begin.replace(tzinfo=settings.tz)
+    db = _database(settings)
+    rows = preview(db, settings, content.rules, begin, days, candidate, unbound)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    with db.session() as session:
+        names = dict(session.exec(select(Candidate.id, Candidate.name)).all())
+    for r in rows:
+        verdict = "send" if r["status"] == "send" else f"skipped: {r['reason']}"
+        typer.echo(f"{r['at'][:16].replace('T', ' ')}\t#{r['candidate_id']} {names.get(r['candidate_id'], '')}"
+                   f"\t{r['rule']}\t{verdict}")
+    sends = sum(1 for r in rows if r["status"] == "send")
+    typer.echo(f"{sends} to send, {len(rows) - sends} held back, over {days} days from {begin.isoformat()}.")
+    if not unbound:
+        with db.session() as session:
+            waiting = len(session.exec(select(Candidate.id).where(Candidate.telegram_user_id == None)).all())  # noqa: E711
+        if waiting:
+            typer.echo(f"{waiting} candidates have not started the bot yet; --unbound includes them as if they had.")
 
 
 @cohort_app.command("list")

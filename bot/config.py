@@ -99,9 +99,7 @@ class Cohort(_WithId):
     @field_validator("training_time")
     @classmethod
     def _time(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
-            raise ValueError(f"{value!r} is not a time of day; write it as HH:MM, e.g. 09:00")
-        return value
+        return None if value is None else _check_hhmm(value)
 
 
 class Task(_WithId):
@@ -152,6 +150,45 @@ class Invites(_Model):
     ttl_days: int = Field(default=60, ge=1, le=365)
 
 
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_hhmm(value: str) -> str:
+    if not _HHMM.match(str(value)):
+        raise ValueError(f"{value!r} is not a time of day; write it as HH:MM, e.g. 09:00")
+    return str(value)
+
+
+class QuietHours(_Model):
+    start: Annotated[str, BeforeValidator(_check_hhmm)] = "21:00"
+    end: Annotated[str, BeforeValidator(_check_hhmm)] = "09:00"
+
+    def contains(self, hhmm: str) -> bool:
+        """Whether a local time of day (HH:MM) falls in the quiet hours (which may span midnight)."""
+        if self.start <= self.end:
+            return self.start <= hhmm < self.end
+        return hhmm >= self.start or hhmm < self.end
+
+
+class NudgePolicy(_Model):
+    """How often and when the bot may reach out on its own (HR's own messages are not counted)."""
+
+    max_per_week: int = Field(default=2, ge=0, le=50, description="automated messages in any rolling 7 days")
+    quiet_hours: QuietHours = QuietHours()
+    tick_seconds: int = Field(default=60, ge=5, le=3600)
+    rules_file: str = "flows/nudges.yaml"
+
+
+class SenderPolicy(_Model):
+    """Pacing of the outbox under Telegram's limits (about 30/s overall, 1/s per chat, 20/min per group)."""
+
+    messages_per_second: float = Field(default=28, gt=0, le=30)
+    per_chat_seconds: float = Field(default=1.0, ge=0)
+    per_group_seconds: float = Field(default=3.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -166,6 +203,8 @@ class FileConfig(_Model):
     telegram: TelegramSection
     invites: Invites = Invites()
     database: DatabaseSection = DatabaseSection()
+    nudges: NudgePolicy = NudgePolicy()
+    sender: SenderPolicy = SenderPolicy()
     content_dir: str = "content"
     stages: list[Stage]
     departments: list[Department]

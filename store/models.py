@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -39,6 +39,8 @@ class Candidate(SQLModel, table=True):
     bound_at: datetime | None = None
     welcome_number: int | None = Field(default=None, description="N in 'you are our Nth new colleague'")
     last_seen_at: datetime | None = None
+    unreachable_at: datetime | None = Field(default=None, description="Telegram said 403: blocked or never started")
+    unreachable_reason: str | None = Field(default=None, max_length=100)
     created_at: datetime
     updated_at: datetime
 
@@ -88,3 +90,30 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=48)
     candidate_id: int | None = Field(default=None, index=True)
     detail: str | None = Field(default=None, max_length=500)
+
+
+class Outbox(SQLModel, table=True):
+    """Every proactive message (nudge, HR message, later broadcasts), and every nudge decided against.
+
+    ``dedupe_key`` is unique: the same occurrence is decided once and sent at most once, across restarts.
+    status: pending -> sending -> sent | failed | dropped; a nudge decided against is 'skipped' at once.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=16, description="nudge | message | broadcast")
+    rule_id: str | None = Field(default=None, max_length=48)
+    candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    priority: int = 0
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True), description="JSON rows")
+    due_at: datetime = Field(description="when the occurrence fell due")
+    planned_at: datetime = Field(index=True, description="when it was decided; counts toward the weekly cap")
+    expires_at: datetime | None = None
+    status: str = Field(max_length=12, index=True)
+    reason: str | None = Field(default=None, max_length=300, description="why skipped, dropped or failed")
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

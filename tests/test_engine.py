@@ -83,5 +83,6 @@ def test_interactions_logged_and_last_seen(engine: Engine, demo: dict[str, str],
     with db.session() as s:
         cand = s.exec(select(Candidate).where(Candidate.name == "张三")).one()
         rows = s.exec(select(Interaction).where(Interaction.candidate_id == cand.id)).all()
-    assert [(r.kind, r.detail) for r in rows] == [("command", "start"), ("command", "status"), ("button", "menu")]
+    assert [(r.kind, r.detail) for r in rows] == [("event", "bound"), ("command", "start"), ("command", "status"),
+                                                  ("button", "menu")]
     assert cand.last_seen_at is not None

@@ -22,6 +22,7 @@ from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
+from bot.nudges.rules import RuleSet
 from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
@@ -45,6 +46,7 @@ class AppContext:
     db: Database
     texts: Texts
     clock: Clock
+    rules: RuleSet = field(default_factory=RuleSet)
 
 
 @dataclass
@@ -242,6 +244,8 @@ class Engine:
         now = self.ctx.clock.now()
         turn.session.execute(_LOG_INTERACTION, {"candidate_id": cand.id, "kind": ev.kind, "detail": detail or None,
                                                 "at": now})
+        if cand.unreachable_at is not None:  # they wrote to us: reachable again
+            cand.unreachable_at, cand.unreachable_reason = None, None
         if cand in turn.session.dirty:
             cand.last_seen_at = now  # flushed with the handler's own changes
         else:

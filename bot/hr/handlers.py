@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.engine.core import Router, Turn
 from bot.engine.effects import Button
-from bot.hr.service import HrError, find_candidate, set_stage
+from bot.hr.service import HrError, find_candidate, set_stage, stage_notice
 
 
 class HrHandlers:
@@ -34,11 +34,7 @@ class HrHandlers:
         if cand.telegram_chat_id is None:
             turn.say(turn.t("hr_stage_set_not_bound", name=cand.name, id=cand.id, stage=label[turn.locale]))
             return
-        loc = turn.locale_of(cand)
-        stage = settings.stages[change.new]
-        turn.say(
-            turn.t_in(loc, "stage_changed", stage=label[loc], todo=stage.todo[loc] if stage.todo else ""),
-            chat_id=cand.telegram_chat_id,
-            buttons=((Button(turn.t_in(loc, "menu_status"), "menu:status"),),),
-        )
+        text, buttons = stage_notice(settings, turn.ctx.texts, cand)
+        turn.say(text, chat_id=cand.telegram_chat_id,
+                 buttons=tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in buttons))
         turn.say(turn.t("hr_stage_set", name=cand.name, id=cand.id, stage=label[turn.locale]))

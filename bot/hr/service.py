@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.i18n import Texts
+from bot.outbox.store import enqueue
 from bot.phones import normalize_phone
-from store.models import AuditLog, Candidate
+from store.models import AuditLog, Candidate, Interaction
 
 
 class HrError(Exception):
@@ -70,4 +72,24 @@ def set_stage(session: Session, settings: Settings, cand: Candidate, stage: str,
         session.add(cand)
         session.add(AuditLog(at=now, actor=actor, action="set_stage", candidate_id=cand.id,
                              detail=f"{old} -> {stage}"))
+        if cand.id is not None:
+            session.add(Interaction(candidate_id=cand.id, kind="event", detail="stage_changed", at=now))
     return StageChange(cand, old, stage)
+
+
+def stage_notice(settings: Settings, texts: Texts, cand: Candidate) -> tuple[str, list[list[dict[str, str]]]]:
+    """The message telling a candidate their new stage, in their language, with a status button."""
+    loc = cand.language or settings.default_locale
+    stage = settings.stages[cand.stage]
+    text = texts.get(loc, "stage_changed", stage=stage.label[loc], todo=stage.todo[loc] if stage.todo else "")
+    return text, [[{"text": texts.get(loc, "menu_status"), "data": "menu:status"}]]
+
+
+def queue_stage_notice(session: Session, settings: Settings, texts: Texts, cand: Candidate, now: datetime) -> bool:
+    """Queue the stage notice in the outbox (for changes made outside a chat, e.g. the CLI)."""
+    if cand.telegram_chat_id is None or cand.id is None:
+        return False
+    text, buttons = stage_notice(settings, texts, cand)
+    return enqueue(session, dedupe_key=f"stage:{cand.id}:{cand.stage}:{now.isoformat()}", kind="message",
+                   chat_id=cand.telegram_chat_id, text=text, now=now, candidate_id=cand.id, buttons=buttons,
+                   priority=70)

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.onboarding.invites import TOKEN_SHAPE, hash_token
 from bot.phones import normalize_phone
-from store.models import AuditLog, Candidate, DepartmentCounter
+from store.models import AuditLog, Candidate, DepartmentCounter, Interaction
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ def _claim(session: Session, candidate: Candidate, user_id: int, chat_id: int, n
     candidate.welcome_number = _next_in_department(session, candidate.department)
     session.add(candidate)
     session.add(AuditLog(at=now, actor=f"telegram:{user_id}", action="bind", candidate_id=candidate.id))
+    assert candidate.id is not None
+    session.add(Interaction(candidate_id=candidate.id, kind="event", detail="bound", at=now))
     return True
 
 

@@ -1,19 +1,23 @@
-"""`hrbot run`: long polling by default, a webhook when WEBHOOK_URL is set."""
+"""`hrbot run`: long polling by default, a webhook when WEBHOOK_URL is set; plus, unless --no-scheduler,
+the nudge tick and the outbox sender (in whichever process wins the election)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from bot.engine.core import Engine
+from bot.scheduler import Scheduler
 from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.transport import TelegramTransport
 from bot.telegram.webhook import start_webhook
 
 log = logging.getLogger(__name__)
 
 
-def run_bot(engine: Engine) -> None:
+def run_bot(engine: Engine, scheduler: bool = True) -> None:
     settings = engine.ctx.settings
     token = settings.bot_token
     if not token:
@@ -23,35 +27,46 @@ def run_bot(engine: Engine) -> None:
         secret = settings.env.webhook_secret.get_secret_value() if settings.env.webhook_secret else ""
         if len(secret) < 16:
             raise SystemExit("WEBHOOK_SECRET must be set (16+ characters of A-Z, a-z, 0-9, _ or -) in webhook mode")
-        asyncio.run(_serve_webhook(adapter, settings.env.webhook_url, secret))
+        url = settings.env.webhook_url
+        hook = settings.file.telegram.webhook
+
+        async def start_hook() -> Callable[[], Awaitable[None]]:
+            runner = await start_webhook(adapter, url=url, secret=secret, listen=hook.listen, port=hook.port,
+                                         path=hook.path)
+            log.info("webhook listening on %s:%s/%s", hook.listen, hook.port, hook.path)
+            return runner.cleanup
+
+        asyncio.run(_serve(adapter, start_hook, scheduler))
     else:
-        asyncio.run(_serve_polling(adapter))
+        async def start_polling() -> Callable[[], Awaitable[None]]:
+            await adapter.start_polling()  # PTB deletes any webhook first: the two modes exclude each other
+            log.info("polling for updates; Ctrl+C stops")
+
+            async def nothing() -> None:
+                return None
+
+            return nothing
+
+        asyncio.run(_serve(adapter, start_polling, scheduler))
 
 
-async def _until_signalled() -> None:
+async def _serve(adapter: TelegramAdapter, start: Callable[[], Awaitable[Callable[[], Awaitable[None]]]],
+                 with_scheduler: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
-async def _serve_polling(adapter: TelegramAdapter) -> None:
-    await adapter.start_polling()  # PTB deletes any webhook first: the two modes exclude each other
-    log.info("polling for updates; Ctrl+C stops")
+    cleanup = await start()
+    sched = None
+    if with_scheduler:
+        ctx = adapter.engine.ctx
+        sched = Scheduler(ctx.db, ctx.settings, ctx.texts, ctx.rules, TelegramTransport(adapter.application.bot),
+                          ctx.clock)
+        await sched.start()
     try:
-        await _until_signalled()
+        await stop.wait()
     finally:
-        await adapter.stop()
-
-
-async def _serve_webhook(adapter: TelegramAdapter, url: str, secret: str) -> None:
-    hook = adapter.engine.ctx.settings.file.telegram.webhook
-    runner = await start_webhook(adapter, url=url, secret=secret, listen=hook.listen, port=hook.port,
-                                 path=hook.path)
-    log.info("webhook listening on %s:%s/%s", hook.listen, hook.port, hook.path)
-    try:
-        await _until_signalled()
-    finally:
-        await runner.cleanup()
+        if sched is not None:
+            await sched.stop()
+        await cleanup()
         await adapter.stop()

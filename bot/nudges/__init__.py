@@ -1,0 +1,1 @@
+"""Nudges: timed, personal, capped automated messages, planned into the outbox."""

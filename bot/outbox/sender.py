@@ -1,0 +1,158 @@
+"""Drains the outbox one message at a time, paced under Telegram's limits.
+
+One message is in flight at any moment: it is marked 'sending' before the call and 'sent' after it, so a
+process killed in between repeats at most that one message after a restart, and loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.config import SenderPolicy, Settings
+from bot.logsafe import log_failure
+from bot.nudges.planner import Calendar
+from bot.outbox import store
+from bot.outbox.transport import RateLimited, Rejected, Transient, Transport, Unreachable
+from store.db import Database
+from store.models import Outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pacer:
+    """When the next message may go: overall rate, and a minimum gap per private chat or group."""
+
+    policy: SenderPolicy
+    next_any: float = 0.0
+    next_chat: dict[int, float] = field(default_factory=dict)
+
+    def wait_for(self, chat_id: int, now: float) -> float:
+        return max(0.0, self.next_any - now, self.next_chat.get(chat_id, 0.0) - now)
+
+    def sent(self, chat_id: int, at: float) -> None:
+        self.next_any = max(self.next_any, at) + 1.0 / self.policy.messages_per_second
+        gap = self.policy.per_group_seconds if chat_id < 0 else self.policy.per_chat_seconds
+        self.next_chat[chat_id] = at + gap
+        if len(self.next_chat) > 10_000:  # forget chats whose gap has long passed
+            self.next_chat = {c: t for c, t in self.next_chat.items() if t > at}
+
+    def pause(self, seconds: float, now: float) -> None:
+        self.next_any = max(self.next_any, now + seconds)
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+
+
+class Sender:
+    def __init__(self, db: Database, settings: Settings, transport: Transport, clock: Clock,
+                 monotonic: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] | None = None):
+        self.db, self.settings, self.transport, self.clock = db, settings, transport, clock
+        self.policy = settings.file.sender
+        self.calendar = Calendar(settings)
+        self.pacer = Pacer(self.policy)
+        self.monotonic = monotonic or time.monotonic
+        self.sleep = sleep or asyncio.sleep
+        self.stats = SendStats()
+
+    def recover(self) -> int:
+        count = store.recover(self.db)
+        if count:
+            log.warning("%s message(s) were in flight when the last process stopped; they will be sent again", count)
+        return count
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Send until ``stop`` is set; when nothing is due, look again every ``idle_seconds``."""
+        while not stop.is_set():
+            try:
+                progressed = await self.step()
+            except Exception as exc:  # noqa: BLE001 - the database may be away for a moment; keep going
+                log_failure(log, "outbox step", exc)
+                progressed = False
+            if not progressed:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def drain(self) -> SendStats:
+        """Send everything due now (tests, benchmarks, `hrbot outbox send`)."""
+        while await self.step():
+            pass
+        return self.stats
+
+    async def step(self) -> bool:
+        """Send (or settle) one due message. False when nothing is due."""
+        now = self.clock.now()
+        rows = await asyncio.to_thread(store.due_rows, self.db, now, not self.calendar.is_quiet(now))
+        if not rows:
+            return False
+        mono = self.monotonic()
+        row = min(rows, key=lambda r: (self.pacer.wait_for(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
+        wait = self.pacer.wait_for(row.chat_id or 0, mono)
+        if wait > 0:
+            await self.sleep(min(wait, 1.0))
+            return True
+        await self.deliver(row)
+        return True
+
+    async def deliver(self, row: Outbox) -> None:
+        assert row.id is not None and row.chat_id is not None
+        now = self.clock.now()
+        if row.expires_at is not None and row.expires_at.astimezone(now.tzinfo) <= now:
+            await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
+                                    reason=f"stale: worth sending until {self.calendar.local(row.expires_at)}")
+            self.stats.dropped += 1
+            return
+        if not await asyncio.to_thread(store.claim, self.db, row.id):
+            return
+        buttons = json.loads(row.buttons) if row.buttons else None
+        try:
+            message_id = await self.transport.send(row.chat_id, row.text or "", buttons)
+        except RateLimited as exc:
+            self.stats.rate_limited += 1
+            self.pacer.pause(exc.retry_after, self.monotonic())
+            later = self.clock.now() + timedelta(seconds=exc.retry_after)
+            await asyncio.to_thread(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
+                                    next_attempt_at=later)
+            return
+        except Unreachable as exc:
+            await asyncio.to_thread(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
+            await asyncio.to_thread(store.mark_unreachable, self.db, row.candidate_id, exc.reason, now)
+            self.stats.failed += 1
+            return
+        except Rejected as exc:
+            await asyncio.to_thread(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
+            self.stats.failed += 1
+            log.warning("outbox %s refused by Telegram: %s", row.id, exc.reason)
+            return
+        except Transient as exc:
+            attempts = row.attempts + 1
+            if attempts >= self.policy.max_attempts:
+                await asyncio.to_thread(store.finish, self.db, row.id, "failed", now,
+                                        reason=f"gave up after {attempts} attempts: {exc.reason}")
+                self.stats.failed += 1
+            else:
+                backoff = self.policy.retry_base_seconds * 2 ** (attempts - 1)
+                await asyncio.to_thread(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
+                                        next_attempt_at=now + timedelta(seconds=backoff))
+                self.stats.retried += 1
+            return
+        finally:
+            self.pacer.sent(row.chat_id, self.monotonic())
+        await asyncio.to_thread(store.finish, self.db, row.id, "sent", self.clock.now(), message_id=message_id)
+        self.stats.sent += 1

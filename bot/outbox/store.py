@@ -1,0 +1,80 @@
+"""Outbox rows: queueing, claiming one for sending, and recording what happened."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from store.db import Database
+from store.models import AuditLog, Candidate, Outbox
+
+
+def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int, text: str, now: datetime,
+            candidate_id: int | None = None, buttons: list[list[dict[str, str]]] | None = None,
+            priority: int = 50, expires_at: datetime | None = None) -> bool:
+    """Queue a message; False if a message with this dedupe key was queued before (nothing changes)."""
+    if session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first() is not None:
+        return False
+    row = Outbox(dedupe_key=dedupe_key, kind=kind, candidate_id=candidate_id, chat_id=chat_id, priority=priority,
+                 text=text, buttons=json.dumps(buttons, ensure_ascii=False) if buttons else None, due_at=now,
+                 planned_at=now, expires_at=expires_at, status="pending", next_attempt_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def recover(db: Database) -> int:
+    """At start-up: messages left 'sending' by a killed process go back to 'pending'.
+
+    Each of them may or may not have reached Telegram; sending it again risks one repeat, dropping it risks a
+    loss. Only one message is ever in flight, so at most one can repeat.
+    """
+    with db.session() as session:
+        result = session.execute(update(Outbox).where(col(Outbox.status) == "sending").values(status="pending"))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def due_rows(db: Database, now: datetime, include_nudges: bool, limit: int = 64) -> list[Outbox]:
+    with db.session() as session:
+        query = select(Outbox).where(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now)
+        if not include_nudges:
+            query = query.where(Outbox.kind != "nudge")
+        query = query.order_by(col(Outbox.priority).desc(), col(Outbox.id)).limit(limit)
+        return list(session.exec(query).all())
+
+
+def claim(db: Database, row_id: int) -> bool:
+    """Mark one row as in flight; False if another sender took it or it changed meanwhile."""
+    with db.session() as session:
+        result = session.execute(update(Outbox).where(col(Outbox.id) == row_id, col(Outbox.status) == "pending")
+                                 .values(status="sending", attempts=Outbox.attempts + 1))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def finish(db: Database, row_id: int, status: str, now: datetime, *, reason: str | None = None,
+           message_id: int | None = None, next_attempt_at: datetime | None = None) -> None:
+    with db.session() as session:
+        values: dict[str, object] = {"status": status, "reason": reason}
+        if status == "sent":
+            values.update(sent_at=now, telegram_message_id=message_id)
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        session.execute(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+
+
+def mark_unreachable(db: Database, candidate_id: int | None, reason: str, now: datetime) -> None:
+    """Telegram said 403: remember it (the at-risk list reads it) and stop planning nudges for them."""
+    if candidate_id is None:
+        return
+    with db.session() as session:
+        session.execute(update(Candidate).where(col(Candidate.id) == candidate_id)
+                        .values(unreachable_at=now, unreachable_reason=reason[:100]))
+        session.add(AuditLog(at=now, actor="sender", action="unreachable", candidate_id=candidate_id,
+                             detail=reason[:500]))

@@ -1,0 +1,113 @@
+"""Time-driven work in one elected process: the nudge tick (APScheduler, every minute) and the sender.
+
+With PostgreSQL a session advisory lock elects the process; with SQLite, a lock file beside the database.
+A process that is not elected keeps trying, so when the leader dies another takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+from pathlib import Path
+from typing import IO, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import Texts
+from bot.logsafe import log_failure
+from bot.nudges.planner import tick
+from bot.nudges.rules import RuleSet
+from bot.outbox.sender import Sender
+from bot.outbox.transport import Transport
+from store.db import Database
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 0x68726274  # 'hrbt': the advisory lock id shared by every hrbot process on one database
+
+
+class Leadership:
+    def __init__(self, db: Database):
+        self.db = db
+        self._conn: Connection | None = None
+        self._file: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None or self._file is not None
+
+    def try_acquire(self) -> bool:
+        if self.held:
+            return True
+        url = make_url(self.db.url)
+        if url.get_backend_name() == "postgresql":
+            conn = self.db.engine.connect()
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                conn.commit()
+                self._conn = conn  # the lock lives as long as this session
+                return True
+            conn.close()
+            return False
+        if not url.database or url.database == ":memory:":
+            self._file = open("/dev/null")  # noqa: SIM115 - one process owns an in-memory database anyway
+            return True
+        handle = Path(f"{url.database}.scheduler.lock").open("a")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            finally:
+                self._conn.close()
+                self._conn = None
+        if self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+
+
+class Scheduler:
+    def __init__(self, db: Database, settings: Settings, texts: Texts, rules: RuleSet, transport: Transport,
+                 clock: Clock):
+        self.db, self.settings, self.texts, self.rules, self.clock = db, settings, texts, rules, clock
+        self.sender = Sender(db, settings, transport, clock)
+        self.leadership = Leadership(db)
+        self._aps = AsyncIOScheduler(timezone=settings.tz)
+        self._stop = asyncio.Event()
+        self._sender_task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        self._aps.add_job(self._tick, "interval", seconds=self.settings.file.nudges.tick_seconds,
+                          next_run_time=self.clock.now(), max_instances=1, coalesce=True, id="nudges")
+        self._aps.start()
+
+    async def _tick(self) -> None:
+        if not self.leadership.held:
+            if not await asyncio.to_thread(self.leadership.try_acquire):
+                return
+            log.info("this process runs the scheduler and the sender")
+            await asyncio.to_thread(self.sender.recover)
+            self._sender_task = asyncio.create_task(self.sender.run(self._stop))
+        try:
+            result = await asyncio.to_thread(tick, self.db, self.settings, self.texts, self.rules, self.clock.now())
+            if result.queued or result.skipped or result.dropped:
+                log.info("nudges: %s queued, %s skipped, %s dropped", result.queued, result.skipped, result.dropped)
+        except Exception as exc:  # noqa: BLE001 - a failed tick is retried next minute
+            log_failure(log, "nudge tick", exc)
+
+    async def stop(self) -> None:
+        self._aps.shutdown(wait=False)
+        self._stop.set()
+        if self._sender_task is not None:
+            await self._sender_task
+        await asyncio.to_thread(self.leadership.release)
