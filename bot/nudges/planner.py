@@ -53,7 +53,7 @@ class Occurrence:
     candidate_id: int
     key: str
     due: datetime
-    task: str | None = None
+    tasks: tuple[str, ...] = ()  # before_task_due: the open tasks due that day, one message for all
 
     @property
     def expires(self) -> datetime:
@@ -112,9 +112,9 @@ def occurrences(rule: Rule, cand: CandidateState, settings: Settings, cal: Calen
         return []
     found: list[Occurrence] = []
 
-    def add(due: datetime, suffix: str, task: str | None = None) -> None:
+    def add(due: datetime, suffix: str, tasks: tuple[str, ...] = ()) -> None:
         if since <= due <= until:
-            found.append(Occurrence(rule, cand.id, f"{rule.id}:{cand.id}:{suffix}", due, task))
+            found.append(Occurrence(rule, cand.id, f"{rule.id}:{cand.id}:{suffix}", due, tasks))
 
     kind = rule.kind
     if kind == "stage_entered":
@@ -146,14 +146,16 @@ def occurrences(rule: Rule, cand: CandidateState, settings: Settings, cal: Calen
             add(cal.at(cohort.training_date - timedelta(days=rule.param), rule.at or "10:00"),
                 f"{cohort.id}:{cohort.training_date.isoformat()}")
         elif kind == "before_task_due":
+            by_deadline: dict[date, list[str]] = defaultdict(list)
             for task in settings.file.tasks:
                 if (rule.task and task.id != rule.task) or not task.applies_to(cand.role):
                     continue
-                if task.id in cand.closed_tasks:
-                    continue
-                deadline = cohort.training_date + task.due_offset
-                add(cal.at(deadline - timedelta(days=rule.param), rule.at or "10:00"),
-                    f"{task.id}:{deadline.isoformat()}", task.id)
+                if task.id not in cand.closed_tasks:
+                    by_deadline[cohort.training_date + task.due_offset].append(task.id)
+            for deadline, task_ids in sorted(by_deadline.items()):
+                # The key names the deadline, not the tasks: handing one of two in does not make a new message.
+                add(cal.at(deadline - timedelta(days=rule.param), rule.at or "10:00"), deadline.isoformat(),
+                    tuple(task_ids))
     return found
 
 
@@ -327,9 +329,8 @@ def render(session: Session, settings: Settings, texts: Texts, occ: Occurrence,
     values: dict[str, Any] = {k: view[k] for k in ("name", "stage", "todo", "department", "role", "cohort",
                                                    "days_left")}
     values["company"] = settings.file.company.name[locale]
-    if occ.task:
-        line = next((t for t in view["tasks"] if t.id == occ.task), None)  # type: ignore[attr-defined]
-        values["task"] = line
+    if occ.rule.kind == "before_task_due":
+        values["tasks"] = [t for t in view["tasks"] if t.id in occ.tasks]  # type: ignore[attr-defined]
     text = texts.get(locale, occ.rule.message, **values)
     buttons = None
     if occ.rule.buttons:

@@ -33,7 +33,7 @@ RULE_KEYS = {"id", "trigger", "audience", "message", "buttons", "priority", "val
 AUDIENCE_KEYS = ("stage", "cohort", "role", "department")
 BUTTONS = ["status", "language", "help"]  # main-menu entries a nudge can offer
 COMMON_VARS = {"name", "company", "stage", "todo", "department", "role", "cohort", "days_left"}
-TASK_VARS = {"task"}
+TASK_VARS = {"tasks"}
 _DURATION = re.compile(r"^(\d{1,4})([dhm])$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
