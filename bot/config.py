@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.yamlsrc import Problem, SourceDoc, YamlSyntaxError, load_file
+from bot.yamlsrc import Problem, SourceDoc, YamlSyntaxError, load_file, suggest
 
 SHIPPED_LOCALES = ("zh-CN", "en")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,47}$")
@@ -290,9 +289,9 @@ class Settings:
 
 
 def _did_you_mean(value: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1)
+    close = suggest(value, choices)
     if close:
-        return f"; did you mean {close[0]!r}?"
+        return f"; did you mean {close!r}?"
     return f"; known: {', '.join(choices)}" if choices else ""
 
 

@@ -96,3 +96,15 @@ def load_text(text: str, file: str) -> SourceDoc:
 def load_file(path: Path | str) -> SourceDoc:
     p = Path(path)
     return load_text(p.read_text(encoding="utf-8"), str(p))
+
+
+def suggest(value: str, choices: list[str]) -> str | None:
+    """The choice someone most likely meant: one that contains what they typed, else the closest spelling."""
+    import difflib
+
+    if value:
+        containing = [c for c in choices if value.lower() in c.lower()]
+        if len(containing) == 1 or (containing and len(value) >= 4):
+            return containing[0]
+    close = difflib.get_close_matches(value, choices, n=1)
+    return close[0] if close else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.onboarding import invites
 from bot.phones import normalize_phone
+from bot.yamlsrc import suggest
 from store.db import Database
 from store.models import AuditLog, Candidate
 
@@ -131,9 +131,8 @@ def _lookup(value: str, table: dict[str, object], names: dict[str, list[str]], w
     for ident, labels in names.items():
         if value in labels:
             return ident, ""
-    choices = list(table) + [n for labels in names.values() for n in labels]
-    close = difflib.get_close_matches(value, choices, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(table)}"
+    close = suggest(value, list(table)) or suggest(value, [n for labels in names.values() for n in labels])
+    hint = f"; did you mean {close!r}?" if close else f"; known: {', '.join(table)}"
     return None, f"unknown {what} {value!r}{hint}"
 
 
@@ -145,8 +144,8 @@ def check_rows(settings: Settings, file: str, headers: list[str], rows: Rows) ->
             problems.append(RowProblem(file, 1, col, "required column is missing; add it to the header row"))
     for h in headers:
         if h and h not in REQUIRED + OPTIONAL:
-            close = difflib.get_close_matches(h, REQUIRED + OPTIONAL, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; columns: {', '.join(REQUIRED + OPTIONAL)}"
+            close = suggest(h, list(REQUIRED + OPTIONAL))
+            hint = f"; did you mean {close!r}?" if close else f"; columns: {', '.join(REQUIRED + OPTIONAL)}"
             problems.append(RowProblem(file, 1, h, f"unknown column{hint}"))
     if problems:
         return [], problems

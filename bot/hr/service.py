@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +11,7 @@ from bot.config import Settings
 from bot.i18n import Texts
 from bot.outbox.store import enqueue
 from bot.phones import normalize_phone
+from bot.yamlsrc import suggest
 from store.models import AuditLog, Candidate, Interaction
 
 
@@ -45,8 +45,7 @@ def find_candidate(session: Session, ref: str, settings: Settings) -> Candidate:
 def check_stage(settings: Settings, stage: str) -> str:
     if stage in settings.stages:
         return stage
-    close = difflib.get_close_matches(stage, settings.stage_order, n=1)
-    raise HrError("hr_unknown_stage", stage=stage, suggestion=close[0] if close else "",
+    raise HrError("hr_unknown_stage", stage=stage, suggestion=suggest(stage, settings.stage_order) or "",
                   stages=", ".join(settings.stage_order))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,7 +12,7 @@ from jinja2 import meta
 
 from bot.config import Settings
 from bot.i18n import Texts
-from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, load_file
+from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, load_file, suggest
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # Domain events a rule can follow with after_event; capabilities add theirs as they log them.
@@ -80,8 +79,8 @@ def parse_duration(value: Any) -> timedelta | None:
 
 
 def _hint(value: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(value, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else f"; use one of: {', '.join(choices)}"
+    close = suggest(value, choices)
+    return f"; did you mean {close!r}?" if close else f"; use one of: {', '.join(choices)}"
 
 
 class _Checker:
@@ -105,14 +104,15 @@ class _Checker:
         out: list[Rule] = []
         seen: dict[str, int] = {}
         for i, raw in enumerate(data["rules"]):
+            rule_id = raw.get("id") if isinstance(raw, dict) else None
+            duplicate = isinstance(rule_id, str) and rule_id in seen
+            if duplicate:
+                self.bad(("rules", i, "id"), f"duplicate rule id {rule_id!r} (first at rule {seen[rule_id] + 1})")
+            elif isinstance(rule_id, str):
+                seen[rule_id] = i
             rule = self.rule(("rules", i), raw)
-            if rule is None:
-                continue
-            if rule.id in seen:
-                self.bad(("rules", i, "id"), f"duplicate rule id {rule.id!r} (first at rule {seen[rule.id] + 1})")
-                continue
-            seen[rule.id] = i
-            out.append(rule)
+            if rule is not None and not duplicate:
+                out.append(rule)
         return out
 
     def rule(self, path: Path_, raw: Any) -> Rule | None:
