@@ -104,11 +104,12 @@ class _Checker:
         out: list[Rule] = []
         seen: dict[str, int] = {}
         for i, raw in enumerate(data["rules"]):
-            rule_id = raw.get("id") if isinstance(raw, dict) else None
-            duplicate = isinstance(rule_id, str) and rule_id in seen
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            rule_id = raw_id if isinstance(raw_id, str) else ""
+            duplicate = rule_id in seen
             if duplicate:
                 self.bad(("rules", i, "id"), f"duplicate rule id {rule_id!r} (first at rule {seen[rule_id] + 1})")
-            elif isinstance(rule_id, str):
+            elif rule_id:
                 seen[rule_id] = i
             rule = self.rule(("rules", i), raw)
             if rule is not None and not duplicate:
