@@ -43,6 +43,7 @@ class CandidateState:
     role: str
     department: str
     last_active: datetime
+    start: datetime  # when they joined the bot: nothing that fell due before concerns them
     closed_tasks: frozenset[str] = frozenset()
     events: tuple[tuple[str, datetime, int], ...] = ()  # (event name, at, interaction id)
 
@@ -113,7 +114,7 @@ def occurrences(rule: Rule, cand: CandidateState, settings: Settings, cal: Calen
     found: list[Occurrence] = []
 
     def add(due: datetime, suffix: str, tasks: tuple[str, ...] = ()) -> None:
-        if since <= due <= until:
+        if since <= due <= until and due >= cand.start:
             found.append(Occurrence(rule, cand.id, f"{rule.id}:{cand.id}:{suffix}", due, tasks))
 
     kind = rule.kind
@@ -219,7 +220,7 @@ def load_states(session: Session, settings: Settings, rules: RuleSet, since: dat
     ``include_unbound`` adds those who have not started the bot yet, as if they had (for previews)."""
     c = Candidate.__table__.c  # type: ignore[attr-defined]
     query = select(c.id, c.telegram_chat_id, c.stage, c.stage_changed_at, c.cohort_id, c.role, c.department,
-                   c.last_seen_at, c.bound_at).where(c.unreachable_at.is_(None))
+                   c.last_seen_at, c.bound_at, c.created_at).where(c.unreachable_at.is_(None))
     if not include_unbound:
         query = query.where(c.telegram_chat_id.is_not(None))
     if candidate_id is not None:
@@ -239,10 +240,11 @@ def load_states(session: Session, settings: Settings, rules: RuleSet, since: dat
         for cid, name, at, iid in session.execute(ev_query):
             events[cid].append((name, _utc(at), iid))
     states = []
-    for cid, chat_id, stage, changed, cohort, role, dept, seen, bound in rows:
+    for cid, chat_id, stage, changed, cohort, role, dept, seen, bound, created in rows:
         last = max(x for x in (_utc(seen), _utc(bound), _utc(changed)) if x is not None)
         states.append(CandidateState(cid, chat_id or 0, stage, _utc(changed), cohort, role, dept, last,
-                                     frozenset(closed.get(cid, ())), tuple(events.get(cid, ()))))
+                                     _utc(bound) or _utc(created), frozenset(closed.get(cid, ())),
+                                     tuple(events.get(cid, ()))))
     return states
 
 
@@ -267,8 +269,8 @@ def tick(db: Database, settings: Settings, texts: Texts, rules: RuleSet, now: da
         for cid, planned in session.execute(select(o.candidate_id, o.planned_at).where(
                 o.kind == "nudge", o.status.in_(COUNTED), o.planned_at > now - WEEK)):
             counted[cid].append(_utc(planned))
-        pending = dict(session.execute(select(o.dedupe_key, o.id).where(o.kind == "nudge", o.status == "pending"))
-                       .tuples())
+        pending = {key: oid for key, oid in session.execute(
+            select(o.dedupe_key, o.id).where(o.kind == "nudge", o.status == "pending"))}
 
         rows: list[dict[str, Any]] = []
         still_valid: set[str] = set()
