@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -53,6 +53,12 @@ class FakeTelegram:
     started: set[int] = field(default_factory=set)  # users who ever wrote to the bot
     commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
+    # Telegram's limits, enforced on demand: 429 past ~30 messages a second, or 1 a second to one chat.
+    enforce_limits: bool = False
+    per_second: int = 30
+    send_delay: float = 0.0  # seconds each send takes, to widen the window in which a process can be killed
+    _sent_times: Any = field(default_factory=deque)
+    _chat_times: dict[int, float] = field(default_factory=dict)
     _forced: list[tuple[str, ApiError]] = field(default_factory=list)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: Any = field(default_factory=lambda: count(1000))
@@ -216,8 +222,25 @@ class FakeTelegram:
             return {k: v for k, v in msg.items() if k != "reply_markup"}
         return msg
 
-    def _m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+    def _limit(self, chat_id: int) -> None:
+        if not self.enforce_limits:
+            return
+        now = time.monotonic()
+        while self._sent_times and self._sent_times[0] <= now - 1.0:
+            self._sent_times.popleft()
+        if len(self._sent_times) >= self.per_second:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        last = self._chat_times.get(chat_id)
+        if last is not None and now - last < 1.0:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._sent_times.append(now)
+        self._chat_times[chat_id] = now
+
+    async def _m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         chat_id = self._check_chat(p)
+        self._limit(chat_id)
         text = p.get("text", "")
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")

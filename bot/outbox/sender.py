@@ -34,8 +34,11 @@ class Pacer:
     next_any: float = 0.0
     next_chat: dict[int, float] = field(default_factory=dict)
 
+    def chat_wait(self, chat_id: int, now: float) -> float:
+        return max(0.0, self.next_chat.get(chat_id, 0.0) - now)
+
     def wait_for(self, chat_id: int, now: float) -> float:
-        return max(0.0, self.next_any - now, self.next_chat.get(chat_id, 0.0) - now)
+        return max(0.0, self.next_any - now, self.chat_wait(chat_id, now))
 
     def sent(self, chat_id: int, at: float) -> None:
         self.next_any = max(self.next_any, at) + 1.0 / self.policy.messages_per_second
@@ -102,7 +105,8 @@ class Sender:
         if not rows:
             return False
         mono = self.monotonic()
-        row = min(rows, key=lambda r: (self.pacer.wait_for(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
+        # Highest priority first, but a chat that must wait its turn does not hold up the others.
+        row = min(rows, key=lambda r: (self.pacer.chat_wait(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
         wait = self.pacer.wait_for(row.chat_id or 0, mono)
         if wait > 0:
             await self.sleep(min(wait, 1.0))
