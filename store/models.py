@@ -108,6 +108,8 @@ class Outbox(SQLModel, table=True):
     priority: int = 0
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True), description="JSON rows")
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
+                                description="JSON details a nudge is written from when sent (task ids)")
     due_at: datetime = Field(description="when the occurrence fell due")
     planned_at: datetime = Field(index=True, description="when it was decided; counts toward the weekly cap")
     expires_at: datetime | None = None

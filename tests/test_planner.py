@@ -13,7 +13,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine.core import Engine
 from bot.hr.service import set_stage
-from bot.nudges.planner import tick
+from bot.nudges.planner import NudgeRenderer, tick
 from bot.nudges.rules import RuleSet, load_rules
 from store.db import Database
 from store.models import Candidate, CandidateTask, Outbox
@@ -32,7 +32,8 @@ def rules(tmp_path: Path, engine: Engine, body: str) -> RuleSet:
 
 
 def run(engine: Engine, ruleset: RuleSet, when: datetime) -> None:
-    tick(engine.ctx.db, engine.ctx.settings, engine.ctx.texts, ruleset, when.astimezone(SHANGHAI))
+    tick(engine.ctx.db, engine.ctx.settings, ruleset, when.astimezone(SHANGHAI))
+    RENDERERS[id(engine)] = NudgeRenderer(engine.ctx.db, engine.ctx.settings, engine.ctx.texts, ruleset)
 
 
 def outbox(db: Database) -> list[tuple[str | None, str, str | None]]:
@@ -40,9 +41,15 @@ def outbox(db: Database) -> list[tuple[str | None, str, str | None]]:
         return [(o.rule_id, o.status, o.reason) for o in s.exec(select(Outbox).order_by(Outbox.id)).all()]
 
 
-def texts_of(db: Database) -> list[str]:
-    with db.session() as s:
-        return [o.text or "" for o in s.exec(select(Outbox).where(Outbox.status == "pending")).all()]
+RENDERERS: dict[int, NudgeRenderer] = {}
+
+
+def texts_of(engine: Engine) -> list[str]:
+    """The queued nudges as the sender would write them at the moment they were queued."""
+    render = RENDERERS[id(engine)]
+    with engine.ctx.db.session() as s:
+        rows = s.exec(select(Outbox).where(Outbox.status == "pending").order_by(Outbox.id)).all()
+    return [render(o, o.planned_at)[0] for o in rows]
 
 
 def bind(engine: Engine, demo: dict[str, str], name: str, user_id: int, lang: str = "zh-hans") -> Chat:
@@ -64,7 +71,7 @@ def test_stage_entered_with_delay_and_time(tmp_path: Path, engine: Engine, demo:
     assert outbox(db) == []
     run(engine, rs, at("2026-11-28", "10:00"))
     assert outbox(db) == [("after_interview", "pending", None)]
-    [text] = texts_of(db)
+    [text] = texts_of(engine)
     assert text.startswith("朱婷,恭喜你通过面试!")
     run(engine, rs, at("2026-11-28", "10:01"))
     assert len(outbox(db)) == 1  # decided once
@@ -97,7 +104,7 @@ def test_before_training(tmp_path: Path, engine: Engine, demo: dict[str, str], d
     run(engine, rs, at("2026-12-05", "09:59"))
     assert outbox(db) == []
     run(engine, rs, at("2026-12-05", "10:00"))
-    [text] = texts_of(db)
+    [text] = texts_of(engine)
     assert "距离培训还有 10 天" in text and "2026年12月15日 周二 08:30" in text and "一号厂区培训中心201室" in text
 
 
@@ -111,13 +118,13 @@ def test_before_task_due_one_message_per_deadline_only_while_open(tmp_path: Path
 """)
     bind(engine, demo, "王伟", 1)  # id copy due Dec 8; health certificate and photos due Dec 10
     run(engine, rs, at("2026-12-06", "10:00"))
-    [first] = texts_of(db)
+    [first] = texts_of(engine)
     assert "「提交身份证复印件2张」将于 2026年12月8日 周二 截止(还剩 2 天)" in first
     with db.session() as s:
         cand = s.exec(select(Candidate).where(Candidate.name == "王伟")).one()
         s.add(CandidateTask(candidate_id=cand.id, task_id="photos", status="done", updated_at=clock.now()))
     run(engine, rs, at("2026-12-08", "10:00"))
-    second = texts_of(db)[1]
+    second = texts_of(engine)[1]
     assert "「提交健康证明」将于 2026年12月10日 周四 截止" in second and "照片" not in second
 
 
@@ -150,7 +157,7 @@ def test_weekly(tmp_path: Path, engine: Engine, demo: dict[str, str], db: Databa
     run(engine, rs, at("2026-11-27", "17:00"))
     run(engine, rs, at("2026-12-04", "17:00"))
     assert [r[1] for r in outbox(db)] == ["pending", "pending"]
-    assert "本周公司动态" in texts_of(db)[0]
+    assert "本周公司动态" in texts_of(engine)[0]
 
 
 def test_inactive_for(tmp_path: Path, engine: Engine, demo: dict[str, str], db: Database, clock: FixedClock) -> None:
@@ -168,7 +175,7 @@ def test_inactive_for(tmp_path: Path, engine: Engine, demo: dict[str, str], db: 
     assert outbox(db) == []
     run(engine, rs, at("2026-12-04", "19:00"))
     assert [r[1] for r in outbox(db)] == ["pending"]
-    assert "好几天没见你啦" in texts_of(db)[0]
+    assert "好几天没见你啦" in texts_of(engine)[0]
 
 
 def test_after_event(tmp_path: Path, engine: Engine, demo: dict[str, str], db: Database, clock: FixedClock) -> None:
@@ -308,7 +315,7 @@ def test_dedupe_across_restart(tmp_path: Path, engine: Engine, demo: dict[str, s
     bind(engine, demo, "王伟", 1)
     for _ in range(3):  # three processes, one after the other, each with its own connection pool
         fresh = Database(settings.database_url)
-        tick(fresh, settings, engine.ctx.texts, rs, at("2026-11-27", "17:05"))
+        tick(fresh, settings, rs, at("2026-11-27", "17:05"))
         fresh.dispose()
     assert len(outbox(engine.ctx.db)) == 1
 

@@ -14,6 +14,7 @@ from telegram import Bot
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine.core import Engine
+from bot.nudges.planner import NudgeRenderer, tick
 from bot.outbox.sender import Sender
 from bot.outbox.store import enqueue
 from bot.telegram.adapter import TelegramAdapter
@@ -43,9 +44,10 @@ async def adapter(tg: FakeTelegram, engine: Engine) -> AsyncIterator[TelegramAda
 
 
 @pytest.fixture
-def sender(adapter: TelegramAdapter, db: Database, settings: Settings, clock: FixedClock) -> Sender:
+def sender(adapter: TelegramAdapter, db: Database, settings: Settings, clock: FixedClock, engine: Engine) -> Sender:
     clock.set(DAYTIME)
-    return Sender(db, settings, TelegramTransport(adapter.application.bot), clock)
+    renderer = NudgeRenderer(db, settings, engine.ctx.texts, engine.ctx.rules)
+    return Sender(db, settings, TelegramTransport(adapter.application.bot), clock, renderer=renderer)
 
 
 def queue(db: Database, clock: FixedClock, chat_id: int, text: str, kind: str = "message",
@@ -215,15 +217,13 @@ async def test_recover_resends_what_was_in_flight(tg: FakeTelegram, sender: Send
 async def test_nudges_end_to_end(tg: FakeTelegram, sender: Sender, db: Database, clock: FixedClock,
                                  engine: Engine, demo: dict[str, str]) -> None:
     """Planner tick -> outbox -> sender -> Telegram: a 429 is waited out, a blocked user is recorded."""
-    from bot.nudges.planner import tick
-
     zhang = bound_candidate(engine, demo, "张三", 31)
     bound_candidate(engine, demo, "李娜", 32)
     tg.started.update({31, 32})
     tg.blocked.add(32)
     friday_news = datetime(2026, 11, 27, 17, 0, tzinfo=SHANGHAI)
     clock.set(friday_news)
-    result = tick(db, engine.ctx.settings, engine.ctx.texts, engine.ctx.rules, clock.now())
+    result = tick(db, engine.ctx.settings, engine.ctx.rules, clock.now())
     assert result.queued == 2
     tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     await sender.drain()

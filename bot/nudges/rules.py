@@ -52,8 +52,15 @@ class Rule:
     valid_for: timedelta
 
     def matches(self, stage: str, cohort: str | None, role: str, department: str) -> bool:
-        values = {"stage": stage, "cohort": cohort, "role": role, "department": department}
-        return all(values[k] in allowed for k, allowed in self.audience.items())
+        # Called for every candidate and rule each minute: plain lookups, no temporary dict.
+        audience = self.audience
+        if not audience:
+            return True
+        for key, value in (("stage", stage), ("cohort", cohort), ("role", role), ("department", department)):
+            allowed = audience.get(key)
+            if allowed is not None and value not in allowed:
+                return False
+        return True
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import SenderPolicy, Settings
@@ -62,9 +62,11 @@ class SendStats:
 
 class Sender:
     def __init__(self, db: Database, settings: Settings, transport: Transport, clock: Clock,
+                 renderer: Callable[[Outbox, datetime], tuple[str, str | None]] | None = None,
                  monotonic: Callable[[], float] | None = None,
                  sleep: Callable[[float], Awaitable[None]] | None = None):
         self.db, self.settings, self.transport, self.clock = db, settings, transport, clock
+        self.renderer = renderer
         self.policy = settings.file.sender
         self.calendar = Calendar(settings)
         self.pacer = Pacer(self.policy)
@@ -122,6 +124,25 @@ class Sender:
                                     reason=f"stale: worth sending until {self.calendar.local(row.expires_at)}")
             self.stats.dropped += 1
             return
+        if row.text is None:  # a nudge: written now, from the candidate's data as it is now
+            try:
+                if self.renderer is None:
+                    raise LookupError("no renderer")
+                text, row.buttons = await asyncio.to_thread(self.renderer, row, now)
+                row.text = text
+            except KeyError:
+                await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
+                                        reason="its rule or candidate no longer exists")
+                self.stats.dropped += 1
+                return
+            except Exception as exc:  # noqa: BLE001 - one broken text must not stop the queue
+                log_failure(log, f"writing outbox {row.id}", exc)
+                await asyncio.to_thread(store.finish, self.db, row.id, "failed", now,
+                                        reason=f"text could not be written ({type(exc).__name__}); check the "
+                                               f"rule's message in content/")
+                self.stats.failed += 1
+                return
+            await asyncio.to_thread(store.set_text, self.db, row.id, text, row.buttons)
         if not await asyncio.to_thread(store.claim, self.db, row.id):
             return
         buttons = json.loads(row.buttons) if row.buttons else None

@@ -50,6 +50,11 @@ def due_rows(db: Database, now: datetime, include_nudges: bool, limit: int = 64)
         return list(session.exec(query).all())
 
 
+def set_text(db: Database, row_id: int, text: str, buttons: str | None) -> None:
+    with db.session() as session:
+        session.execute(update(Outbox).where(col(Outbox.id) == row_id).values(text=text, buttons=buttons))
+
+
 def claim(db: Database, row_id: int) -> bool:
     """Mark one row as in flight; False if another sender took it or it changed meanwhile."""
     with db.session() as session:
