@@ -38,6 +38,7 @@ class Call:
     params: dict[str, Any]
     at: float
     ok: bool
+    code: int = 200
 
 
 @dataclass
@@ -135,7 +136,7 @@ class FakeTelegram:
                     raise err
             result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
         except ApiError as err:
-            self.calls.append(Call(method, params, time.monotonic(), False))
+            self.calls.append(Call(method, params, time.monotonic(), False, err.code))
             return self._error(err)
         self.calls.append(Call(method, params, time.monotonic(), True))
         self.ok_counts[method] += 1

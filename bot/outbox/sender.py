@@ -24,6 +24,7 @@ from store.db import Database
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
+BATCH_SECONDS = 2.0  # how long a read batch of due rows is used before reading again
 
 
 @dataclass
@@ -41,7 +42,11 @@ class Pacer:
         return max(0.0, self.next_any - now, self.chat_wait(chat_id, now))
 
     def sent(self, chat_id: int, at: float) -> None:
-        self.next_any = max(self.next_any, at) + 1.0 / self.policy.messages_per_second
+        interval = 1.0 / self.policy.messages_per_second
+        # Stay on the grid of slots when a send started a little late (wake-up and database time), so the
+        # delays do not add up; after a real pause, start a new grid. Never more than one slot is made up.
+        base = self.next_any if at - self.next_any < interval else at
+        self.next_any = base + interval
         gap = self.policy.per_group_seconds if chat_id < 0 else self.policy.per_chat_seconds
         self.next_chat[chat_id] = at + gap
         if len(self.next_chat) > 10_000:  # forget chats whose gap has long passed
@@ -73,6 +78,8 @@ class Sender:
         self.monotonic = monotonic or time.monotonic
         self.sleep = sleep or asyncio.sleep
         self.stats = SendStats()
+        self._batch: list[Outbox] = []
+        self._batch_at = 0.0
 
     def recover(self) -> int:
         count = store.recover(self.db)
@@ -102,17 +109,24 @@ class Sender:
 
     async def step(self) -> bool:
         """Send (or settle) one due message. False when nothing is due."""
-        now = self.clock.now()
-        rows = await asyncio.to_thread(store.due_rows, self.db, now, not self.calendar.is_quiet(now))
-        if not rows:
-            return False
         mono = self.monotonic()
+        if not self._batch or mono - self._batch_at > BATCH_SECONDS:
+            # A batch read saves a query per message; claim() still checks each row is pending.
+            now = self.clock.now()
+            self._batch = await asyncio.to_thread(store.due_rows, self.db, now, not self.calendar.is_quiet(now))
+            self._batch_at = mono = self.monotonic()
+        if not self._batch:
+            return False
         # Highest priority first, but a chat that must wait its turn does not hold up the others.
-        row = min(rows, key=lambda r: (self.pacer.chat_wait(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
+        row = min(self._batch,
+                  key=lambda r: (self.pacer.chat_wait(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
         wait = self.pacer.wait_for(row.chat_id or 0, mono)
-        if wait > 0:
-            await self.sleep(min(wait, 1.0))
+        if wait > 1.0:
+            await self.sleep(1.0)  # long waits are split, so new messages and stop requests are seen
             return True
+        if wait > 0:
+            await self.sleep(wait)
+        self._batch.remove(row)
         await self.deliver(row)
         return True
 
@@ -146,6 +160,7 @@ class Sender:
         if not await asyncio.to_thread(store.claim, self.db, row.id):
             return
         buttons = json.loads(row.buttons) if row.buttons else None
+        began = self.monotonic()  # pace from when a send starts, so its latency fits inside the gap
         try:
             message_id = await self.transport.send(row.chat_id, row.text or "", buttons)
         except RateLimited as exc:
@@ -178,6 +193,6 @@ class Sender:
                 self.stats.retried += 1
             return
         finally:
-            self.pacer.sent(row.chat_id, self.monotonic())
+            self.pacer.sent(row.chat_id, began)
         await asyncio.to_thread(store.finish, self.db, row.id, "sent", self.clock.now(), message_id=message_id)
         self.stats.sent += 1
