@@ -13,7 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.clock import FixedClock
 from bot.config import Settings
+from bot.outbox.store import enqueue
+from store.db import Database
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram, texts
 from tests.test_webhook import free_port, update
@@ -33,8 +36,8 @@ def env_for(settings: Settings, tg: FakeTelegram, **extra: str) -> dict[str, str
     return env
 
 
-async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", env=env,
+async def spawn(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", *args, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
@@ -94,3 +97,25 @@ async def test_webhook_without_secret_refuses_to_start(tg: FakeTelegram, setting
     _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode != 0
     assert "WEBHOOK_SECRET must be set" in err.decode()
+
+
+async def test_no_scheduler_worker_answers_but_does_not_send_the_outbox(
+        tg: FakeTelegram, settings: Settings, demo: dict[str, str], db: Database, clock: FixedClock) -> None:
+    tg.started.add(777)
+    with db.session() as s:
+        enqueue(s, dedupe_key="hr:1", kind="message", chat_id=777, text="from the outbox", now=clock.now())
+    worker = await spawn(env_for(settings, tg), "--no-scheduler")
+    try:
+        await tg.wait_for(lambda: tg.ok_counts["setMyCommands"] >= 3, timeout=30)
+        assert "欢迎你,张三!" in texts(await tg.user(5001).send(f"/start {demo['张三']}", expect=3))
+        await asyncio.sleep(1.5)
+        assert tg.sent[777] == []
+    finally:
+        code, err = await stop(worker)
+    assert code == 0, err
+    leader = await spawn(env_for(settings, tg))
+    try:
+        await tg.wait_for(lambda: len(tg.sent[777]) == 1, timeout=30)
+    finally:
+        await stop(leader)
+    assert tg.sent[777][0]["text"] == "from the outbox"

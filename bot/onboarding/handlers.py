@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.engine.core import Engine, Router, Turn
+from bot.i18n import locale_from_telegram
 from bot.onboarding.service import BindResult, bind_by_contact, bind_by_token
 from bot.welcome import WelcomeMedia
 from store.models import Candidate
@@ -54,6 +55,12 @@ class Onboarding:
         turn.candidate = result.candidate
         if result.candidate.language:
             turn.locale = result.candidate.language
+        else:
+            # Remember the Telegram app's language: messages the bot sends on its own need it too.
+            app_locale = locale_from_telegram(turn.event.language_code, turn.ctx.settings.locales)
+            if app_locale:
+                result.candidate.language = app_locale
+                turn.session.add(result.candidate)
         self.welcome(turn, result.candidate, remove_keyboard=contact)
 
     def welcome(self, turn: Turn, cand: Candidate, remove_keyboard: bool) -> None:
