@@ -17,6 +17,8 @@ def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int, text:
             candidate_id: int | None = None, buttons: list[list[dict[str, str]]] | None = None,
             priority: int = 50, expires_at: datetime | None = None) -> bool:
     """Queue a message; False if a message with this dedupe key was queued before (nothing changes)."""
+    if not 1 <= len(dedupe_key) <= 200:
+        raise ValueError("a dedupe key is 1-200 characters")
     if session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first() is not None:
         return False
     row = Outbox(dedupe_key=dedupe_key, kind=kind, candidate_id=candidate_id, chat_id=chat_id, priority=priority,
@@ -66,7 +68,7 @@ def claim(db: Database, row_id: int) -> bool:
 def finish(db: Database, row_id: int, status: str, now: datetime, *, reason: str | None = None,
            message_id: int | None = None, next_attempt_at: datetime | None = None) -> None:
     with db.session() as session:
-        values: dict[str, object] = {"status": status, "reason": reason}
+        values: dict[str, object] = {"status": status, "reason": reason[:300] if reason else None}
         if status == "sent":
             values.update(sent_at=now, telegram_message_id=message_id)
         if next_attempt_at is not None:
