@@ -204,7 +204,12 @@ def test_audience_and_missing_cohort(tmp_path: Path, engine: Engine, demo: dict[
     bind(engine, demo, "王伟", 1)  # production: not in the audience of ten_days
     bind(engine, demo, "林峰", 2)  # no cohort: no training date, so no date rules (and no crash)
     run(engine, rs, at("2026-12-05", "10:00"))
-    assert outbox(db) == []
+    run(engine, rs, at("2026-12-05", "10:01"))
+    # Recorded once, so HR can see why 林峰 gets no reminders; 王伟 is simply not in that audience.
+    assert outbox(db) == [("task_due", "skipped", "no training date: not in a cohort yet; date reminders start "
+                                                 "once HR assigns one")]
+    with db.session() as s:
+        assert s.exec(select(Outbox)).one().candidate_id == 19
 
 
 def test_weekly_cap_with_priorities(tmp_path: Path, engine: Engine, demo: dict[str, str], db: Database) -> None:

@@ -53,8 +53,8 @@ def sender(adapter: TelegramAdapter, db: Database, settings: Settings, clock: Fi
 def queue(db: Database, clock: FixedClock, chat_id: int, text: str, kind: str = "message",
           candidate_id: int | None = None, expires_at: datetime | None = None) -> None:
     with db.session() as s:
-        assert enqueue(s, dedupe_key=f"test:{chat_id}:{text[:40]}", kind=kind, chat_id=chat_id, text=text, now=clock.now(),
-                       candidate_id=candidate_id, expires_at=expires_at,
+        assert enqueue(s, dedupe_key=f"test:{chat_id}:{text[:40]}", kind=kind, chat_id=chat_id, text=text,
+                       now=clock.now(), candidate_id=candidate_id, expires_at=expires_at,
                        buttons=[[{"text": "📋 我的进度", "data": "menu:status"}]])
 
 

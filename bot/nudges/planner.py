@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=8)  # occurrences that fell due earlier are ignored, not recorded
 WEEK = timedelta(days=7)
 COUNTED = ("pending", "sending", "sent")  # outbox states that use up the weekly budget
+NO_DATE = "no-training-date"  # the occurrence suffix that records "no cohort, so no date rules"
 DATE_KINDS = frozenset({"weekly", "before_training", "before_task_due"})  # same answer for many candidates
 OPEN_TASK_STATES = ("open", "rejected")
 
@@ -127,6 +128,9 @@ def _due_times(rule: Rule, cand: CandidateState, settings: Settings, cal: Calend
                until: datetime) -> list[tuple[datetime, str, tuple[str, ...]]]:
     """(due, occurrence suffix, tasks) for the rule; date rules are computed once per cohort and role."""
     kind = rule.kind
+    if kind in ("before_training", "before_task_due") and cand.cohort_id not in settings.cohorts:
+        # No training date yet: recorded once, as of when they joined, so HR can see why nothing comes.
+        return [(cand.start, NO_DATE, ())]
     if kind in DATE_KINDS:
         memo_key: tuple[Any, ...] = (
             (rule.id, since, until) if kind == "weekly"
@@ -188,6 +192,10 @@ def decide(now: datetime, due: Iterable[Occurrence], counted: list[datetime], po
         return []
     decisions = []
     for occ in sorted(due, key=lambda o: (-o.rule.priority, o.due, o.dedupe_key)):
+        if occ.dedupe_key.endswith(":" + NO_DATE):
+            decisions.append(Decision(occ, False, now, "no training date: not in a cohort yet; date reminders "
+                                                       "start once HR assigns one"))
+            continue
         if now >= occ.expires:
             decisions.append(Decision(occ, False, now, f"stale: fell due {cal.local(occ.due)}, worth sending "
                                                        f"until {cal.local(occ.expires)}"))
