@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Texts
 from bot.logsafe import log_failure
-from bot.nudges.planner import NudgeRenderer, tick
+from bot.nudges.planner import NudgeRenderer, PlannerCache, tick
 from bot.nudges.rules import RuleSet
 from bot.outbox.sender import Sender
 from bot.outbox.transport import Transport
@@ -82,6 +82,7 @@ class Scheduler:
         self.db, self.settings, self.texts, self.rules, self.clock = db, settings, texts, rules, clock
         self.sender = Sender(db, settings, transport, clock, renderer=NudgeRenderer(db, settings, texts, rules))
         self.leadership = Leadership(db)
+        self.cache = PlannerCache()
         self._aps = AsyncIOScheduler(timezone=settings.tz)
         self._stop = asyncio.Event()
         self._sender_task: asyncio.Task[Any] | None = None
@@ -96,10 +97,11 @@ class Scheduler:
             if not await asyncio.to_thread(self.leadership.try_acquire):
                 return
             log.info("this process runs the scheduler and the sender")
+            self.cache = PlannerCache()  # start from the database, not from what a follower once saw
             await asyncio.to_thread(self.sender.recover)
             self._sender_task = asyncio.create_task(self.sender.run(self._stop))
         try:
-            result = await asyncio.to_thread(tick, self.db, self.settings, self.rules, self.clock.now())
+            result = await asyncio.to_thread(tick, self.db, self.settings, self.rules, self.clock.now(), self.cache)
             if result.queued or result.skipped or result.dropped:
                 log.info("nudges: %s queued, %s skipped, %s dropped", result.queued, result.skipped, result.dropped)
         except Exception as exc:  # noqa: BLE001 - a failed tick is retried next minute

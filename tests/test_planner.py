@@ -366,3 +366,38 @@ def test_shipped_rules_cadence(engine: Engine, demo: dict[str, str], db: Databas
         assert sum(1 for w in times[: i + 1] if when - w < timedelta(days=7)) <= 2
         assert 9 <= when.astimezone(SHANGHAI).hour < 21
     assert {o.rule_id for o in sent} >= {"training_in_10_days", "task_due_in_2_days"}
+
+
+def test_cache_skips_nothing_that_falls_due(engine: Engine, demo: dict[str, str], db: Database,
+                                            clock: FixedClock) -> None:
+    """The elected process skips candidates whose state is unchanged and who have nothing due. Check it: after
+    every cached tick over three weeks, a tick without the cache must find nothing more to do."""
+    from bot.nudges.planner import PlannerCache
+
+    zhang = bind(engine, demo, "张三", 1)
+    bind(engine, demo, "罗斌", 2)
+    bind(engine, demo, "朱婷", 3)
+    cache = PlannerCache()
+    settings, rs = engine.ctx.settings, engine.ctx.rules
+    t = at("2026-11-27", "10:00")
+    step = awake = 0
+    while t < at("2026-12-18", "10:00"):
+        awake += not (t.hour >= 21 or t.hour < 9)  # ticks outside the quiet hours do the work
+        cached = tick(db, settings, rs, t, cache)
+        check = tick(db, settings, rs, t)
+        assert (check.queued, check.skipped, check.dropped) == (0, 0, 0), (t, cached, check)
+        with db.session() as s:  # the sender's part, done at once
+            s.execute(update(Outbox).where(col(Outbox.status) == "pending").values(status="sent"))
+        step += 1
+        if step == 100:  # state changes the cache must notice: activity, a task handed in, a new stage
+            clock.set(t)
+            zhang.send("/status")
+            with db.session() as s:
+                cand = s.exec(select(Candidate).where(Candidate.name == "罗斌")).one()
+                s.add(CandidateTask(candidate_id=cand.id, task_id="id_copy", status="done", updated_at=t))
+                zhu = s.exec(select(Candidate).where(Candidate.name == "朱婷")).one()
+                set_stage(s, settings, zhu, "background_check", "test", t)
+        t += timedelta(minutes=30)
+    with db.session() as s:
+        assert len(s.exec(select(Outbox).where(Outbox.status == "sent")).all()) >= 6
+    assert cache.hits > 0.8 * 3 * awake  # most daytime ticks skipped most candidates

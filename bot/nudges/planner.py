@@ -297,7 +297,21 @@ def _utc(value: datetime | str | None) -> Any:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime) -> TickResult:
+@dataclass
+class PlannerCache:
+    """What the elected process remembers between ticks: for each candidate, the state it last planned from
+    and when their next occurrence falls due. Until then, and while their state is the same, nothing new can
+    fall due for them, so the tick skips them. Only the leader writes nudges, so nothing else invalidates it."""
+
+    seen: dict[int, tuple[CandidateState, datetime]] = field(default_factory=dict)
+    hits: int = 0  # candidates skipped, for tests and logs
+
+
+HORIZON = timedelta(days=1)  # how far ahead a candidate's next due time is looked for
+
+
+def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime,
+         cache: PlannerCache | None = None) -> TickResult:
     """Decide everything that fell due, write it to the outbox, and drop queued nudges that no longer apply."""
     result = TickResult()
     cal = Calendar(settings)
@@ -307,23 +321,26 @@ def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime) -> Tic
     o = Outbox.__table__.c  # type: ignore[attr-defined]
     with db.session() as session:
         states = load_states(session, settings, rules, since)
-        decided = set(session.execute(select(o.dedupe_key).where(o.kind == "nudge", o.planned_at >= since)).scalars())
-        counted: dict[int, list[datetime]] = defaultdict(list)
-        raw = _raw_times(session)
-        for cid, planned in session.execute(select(o.candidate_id, raw(o.planned_at)).where(
-                o.kind == "nudge", o.status.in_(COUNTED), o.planned_at > now - WEEK)):
-            counted[cid].append(_utc(planned))
         pending: dict[int | None, dict[str, int]] = defaultdict(dict)
         for key, oid, cid in session.execute(
                 select(o.dedupe_key, o.id, o.candidate_id).where(o.kind == "nudge", o.status == "pending")):
             pending[cid][key] = oid
+        history: tuple[set[str], dict[int, list[datetime]]] | None = None  # read only if someone needs it
 
         rows: list[dict[str, Any]] = []
         gone: list[int] = []
         prefixes = [(rule, f"nudge:{rule.id}:") for rule in rules.rules]
         for cand in states:
-            # The hot loop (every candidate, every rule, every minute): keys first, objects only when new.
             queued = pending.pop(cand.id, None)
+            if cache is not None and queued is None:
+                hit = cache.seen.get(cand.id)
+                if hit is not None and hit[1] > now and hit[0] == cand:
+                    cache.hits += 1
+                    continue
+            if history is None:
+                history = _history(session, since, now)
+            decided, counted = history
+            # The hot loop (every candidate, every rule): keys first, objects only when new.
             valid: set[str] = set()
             fresh: list[Occurrence] = []
             start = cand.start if cand.start > since else since
@@ -344,6 +361,8 @@ def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime) -> Tic
                 for d in decide(now, fresh, counted[cand.id], settings.file.nudges, cal,
                                 reservation(rules.rules, cand, settings, cal, now)):
                     rows.append(_row(d, cand, now, result))
+            if cache is not None:
+                cache.seen[cand.id] = (cand, _next_due(rules.rules, cand, settings, cal, now))
         for left in pending.values():  # candidates no longer planned for: unreachable, or gone
             gone.extend(left.values())
 
@@ -355,6 +374,32 @@ def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime) -> Tic
         if rows:
             session.execute(insert(Outbox.__table__), rows)  # type: ignore[attr-defined]
     return result
+
+
+def _history(session: Session, since: datetime, now: datetime) -> tuple[set[str], dict[int, list[datetime]]]:
+    """Occurrences already decided, and each candidate's automated messages that count toward the cap."""
+    o = Outbox.__table__.c  # type: ignore[attr-defined]
+    decided = set(session.execute(select(o.dedupe_key).where(o.kind == "nudge", o.planned_at >= since)).scalars())
+    counted: dict[int, list[datetime]] = defaultdict(list)
+    raw = _raw_times(session)
+    for cid, planned in session.execute(select(o.candidate_id, raw(o.planned_at)).where(
+            o.kind == "nudge", o.status.in_(COUNTED), o.planned_at > now - WEEK)):
+        counted[cid].append(_utc(planned))
+    return decided, counted
+
+
+def _next_due(rules: list[Rule], cand: CandidateState, settings: Settings, cal: Calendar,
+              now: datetime) -> datetime:
+    """When the candidate's next occurrence falls due (or the horizon, to look again then)."""
+    horizon = soonest = now + HORIZON
+    after = now + timedelta(microseconds=1)
+    for rule in rules:
+        if rule.audience and not rule.matches(cand.stage, cand.cohort_id, cand.role, cand.department):
+            continue
+        for due, _, _ in _due_times(rule, cand, settings, cal, after, horizon):
+            if after <= due < soonest and due >= cand.start:
+                soonest = due
+    return soonest
 
 
 def _row(d: Decision, cand: CandidateState, now: datetime, result: TickResult) -> dict[str, Any]:
