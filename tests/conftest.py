@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from bot.config import EnvSettings, Settings, load_settings
 from bot.demo import load_demo
 from bot.engine.core import Engine
 from store.db import Database, upgrade
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -73,6 +74,14 @@ def db(settings: Settings, clock: FixedClock) -> Iterator[Database]:
 @pytest.fixture
 def engine(settings: Settings, db: Database, clock: FixedClock) -> Engine:
     return build_engine(settings, db, clock)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """A fake Telegram Bot API server on 127.0.0.1 (tests/fake_telegram.py)."""
+    server = await FakeTelegram().start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -20,13 +18,6 @@ from store.db import Database
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram, texts
 from tests.test_webhook import free_port, update
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
 
 
 def env_for(settings: Settings, tg: FakeTelegram, **extra: str) -> dict[str, str]:

@@ -29,13 +29,6 @@ DAYTIME = datetime(2026, 11, 27, 11, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def adapter(tg: FakeTelegram, engine: Engine) -> AsyncIterator[TelegramAdapter]:
     a = TelegramAdapter(engine, tg.token, tg.url)
     await a.application.initialize()

@@ -18,13 +18,6 @@ HR = 100000001
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIterator[TelegramAdapter]:
     tg.started.add(HR)
     adapter = TelegramAdapter(engine, tg.token, tg.url)
