@@ -65,10 +65,6 @@ class Turn:
         """A text in the language of the person this turn answers."""
         return self.ctx.texts.get(self.locale, key, **values)
 
-    def t_in(self, locale: str, key: str, **values: Any) -> str:
-        """A text in another language (e.g. for the candidate HR just moved)."""
-        return self.ctx.texts.get(locale, key, **values)
-
     def say(self, text: str, *, chat_id: int | None = None, buttons: tuple[tuple[Button, ...], ...] = (),
             ask_contact: str | None = None, remove_keyboard: bool = False) -> None:
         self.effects.append(
@@ -78,10 +74,6 @@ class Turn:
 
     def media(self, kind: str, path: str, caption: str | None = None) -> None:
         self.effects.append(SendMedia(chat_id=self.event.chat_id, kind=kind, path=path, caption=caption))
-
-    def locale_of(self, candidate: Candidate) -> str:
-        """The language to address another candidate in (e.g. when HR changes their stage)."""
-        return candidate.language or self.ctx.settings.default_locale
 
 
 Handler = Callable[[Turn], None]
@@ -253,4 +245,3 @@ class Engine:
             set_committed_value(cand, "last_seen_at", now)
 
 
-__all__ = ["AppContext", "Engine", "Router", "Turn", "SendMedia"]
