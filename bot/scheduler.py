@@ -64,6 +64,19 @@ class Leadership:
         self._file = handle
         return True
 
+    def still_held(self) -> bool:
+        """False if the lock's database session died (the lock went with it): stop acting as leader."""
+        if self._conn is None:
+            return self._file is not None
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means the session, and so the lock, may be gone
+            self._conn.invalidate()
+            self._conn = None
+            return False
+
     def release(self) -> None:
         if self._conn is not None:
             try:
@@ -93,23 +106,31 @@ class Scheduler:
         self._aps.start()
 
     async def _tick(self) -> None:
-        if not self.leadership.held:
-            if not await asyncio.to_thread(self.leadership.try_acquire):
-                return
-            log.info("this process runs the scheduler and the sender")
-            self.cache = PlannerCache()  # start from the database, not from what a follower once saw
-            await asyncio.to_thread(self.sender.recover)
-            self._sender_task = asyncio.create_task(self.sender.run(self._stop))
         try:
+            if self.leadership.held and not await asyncio.to_thread(self.leadership.still_held):
+                log.warning("lost the scheduler lock (database session ended); stopping the sender")
+                await self._stop_sender()
+            if not self.leadership.held:
+                if not await asyncio.to_thread(self.leadership.try_acquire):
+                    return
+                log.info("this process runs the scheduler and the sender")
+                self.cache = PlannerCache()  # start from the database, not from what a follower once saw
+                await asyncio.to_thread(self.sender.recover)
+                self._stop = asyncio.Event()
+                self._sender_task = asyncio.create_task(self.sender.run(self._stop))
             result = await asyncio.to_thread(tick, self.db, self.settings, self.rules, self.clock.now(), self.cache)
             if result.queued or result.skipped or result.dropped:
                 log.info("nudges: %s queued, %s skipped, %s dropped", result.queued, result.skipped, result.dropped)
-        except Exception as exc:  # noqa: BLE001 - a failed tick is retried next minute
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next tick tries again
             log_failure(log, "nudge tick", exc)
 
-    async def stop(self) -> None:
-        self._aps.shutdown(wait=False)
+    async def _stop_sender(self) -> None:
         self._stop.set()
         if self._sender_task is not None:
             await self._sender_task
+            self._sender_task = None
+
+    async def stop(self) -> None:
+        self._aps.shutdown(wait=False)
+        await self._stop_sender()
         await asyncio.to_thread(self.leadership.release)

@@ -4,6 +4,7 @@ preview command, and HR's CLI stage change going out through the outbox."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,24 @@ def test_validate_reports_broken_rules(cli: CliRunner, tmp_path: Path, monkeypat
     result = cli.invoke(app, ["validate"])
     assert result.exit_code == 1
     assert f"{tmp_path / 'flows' / 'nudges.yaml'}:3:15: unknown weekday 'someday'" in result.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="the advisory lock is PostgreSQL's; SQLite uses a lock file")
+def test_leader_notices_when_its_database_session_dies(settings: Settings, db: Database) -> None:
+    leader_db, other_db = Database(settings.database_url), Database(settings.database_url)
+    leader, other = Leadership(leader_db), Leadership(other_db)
+    try:
+        assert leader.try_acquire() and leader.still_held()
+        assert leader._conn is not None
+        pid = leader._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        leader._conn.commit()
+        with other_db.engine.connect() as conn:  # e.g. a database restart, or a network cut
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+        assert leader.still_held() is False and leader.held is False
+        assert other.try_acquire() is True
+    finally:
+        leader.release()
+        other.release()
+        leader_db.dispose()
+        other_db.dispose()
