@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -25,8 +26,9 @@ def run_bot(engine: Engine, scheduler: bool = True) -> None:
     adapter = TelegramAdapter(engine, token, settings.env.telegram_api_url)
     if settings.env.webhook_url:
         secret = settings.env.webhook_secret.get_secret_value() if settings.env.webhook_secret else ""
-        if len(secret) < 16:
-            raise SystemExit("WEBHOOK_SECRET must be set (16+ characters of A-Z, a-z, 0-9, _ or -) in webhook mode")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise SystemExit("WEBHOOK_SECRET must be set in webhook mode: 16 to 256 characters of A-Z, a-z, 0-9, "
+                             "_ or - (Telegram accepts no others)")
         url = settings.env.webhook_url
         hook = settings.file.telegram.webhook
 
