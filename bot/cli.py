@@ -283,7 +283,8 @@ def nudges_preview(
         typer.echo(f"{r['at'][:16].replace('T', ' ')}\t#{r['candidate_id']} {names.get(r['candidate_id'], '')}"
                    f"\t{r['rule']}\t{verdict}")
     sends = sum(1 for r in rows if r["status"] == "send")
-    typer.echo(f"{sends} to send, {len(rows) - sends} held back, over {days} days from {begin.isoformat()}.")
+    shown = begin.astimezone(settings.tz).isoformat(timespec="minutes")
+    typer.echo(f"{sends} to send, {len(rows) - sends} held back, over {days} days from {shown}.")
     if not unbound:
         with db.session() as session:
             waiting = len(session.exec(select(Candidate.id).where(Candidate.telegram_user_id == None)).all())  # noqa: E711
