@@ -102,17 +102,27 @@ async def test_odd_input_gets_helpful_answers(tg: FakeTelegram, bot: TelegramAda
     assert "不认识 /nope" in texts(await user.send("/nope"))
 
 
-async def test_blocked_user_does_not_break_hr(tg: FakeTelegram, bot: TelegramAdapter, demo: dict[str, str]) -> None:
+async def test_blocked_user_does_not_break_hr(tg: FakeTelegram, bot: TelegramAdapter, demo: dict[str, str],
+                                              db: Database) -> None:
     cand = tg.user(5006)
     await cand.send(f"/start {demo['杨帆']}", expect=3)
     tg.blocked.add(5006)  # the candidate blocks the bot
     hr = tg.user(HR)
-    [ack] = await hr.send("/stage 6 waiting_training")
+    [ack] = await hr.send("/stage 6 background_check")
     assert "杨帆" in ack["text"]
     failed = [c for c in tg.calls if not c.ok and c.method == "sendMessage"]
-    assert failed and failed[-1].params["chat_id"] == 5006
+    assert failed and failed[-1].params["chat_id"] == 5006 and failed[-1].code == 403
+    # The 403 is remembered (a risk signal; no more nudges), and HR is told the truth next time.
+    await tg.wait_for(lambda: _unreachable(db, "杨帆"))
+    [ack] = await hr.send("/stage 6 waiting_training")
+    assert "无法通知本人" in ack["text"]
     # The bot keeps working for everyone else.
     assert "欢迎你,黄磊!" in texts(await tg.user(5007).send(f"/start {demo['黄磊']}", expect=3))
+
+
+def _unreachable(db: Database, name: str) -> bool:
+    with db.session() as s:
+        return s.exec(select(Candidate).where(Candidate.name == name)).one().unreachable_at is not None
 
 
 async def test_429_is_retried_after_retry_after(tg: FakeTelegram, bot: TelegramAdapter,

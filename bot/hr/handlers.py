@@ -34,6 +34,9 @@ class HrHandlers:
         if cand.telegram_chat_id is None:
             turn.say(turn.t("hr_stage_set_not_bound", name=cand.name, id=cand.id, stage=label[turn.locale]))
             return
+        if cand.unreachable_at is not None:
+            turn.say(turn.t("hr_stage_set_unreachable", name=cand.name, id=cand.id, stage=label[turn.locale]))
+            return
         text, buttons = stage_notice(settings, turn.ctx.texts, cand)
         turn.say(text, chat_id=cand.telegram_chat_id,
                  buttons=tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in buttons))

@@ -85,3 +85,10 @@ def mark_unreachable(db: Database, candidate_id: int | None, reason: str, now: d
                         .values(unreachable_at=now, unreachable_reason=reason[:100]))
         session.add(AuditLog(at=now, actor="sender", action="unreachable", candidate_id=candidate_id,
                              detail=reason[:500]))
+
+
+def mark_chat_unreachable(db: Database, chat_id: int, reason: str, now: datetime) -> None:
+    """The same, for a reply that failed with 403 (we know the chat, not yet the candidate)."""
+    with db.session() as session:
+        cand_id = session.exec(select(Candidate.id).where(Candidate.telegram_chat_id == chat_id)).first()
+    mark_unreachable(db, cand_id, reason, now)

@@ -31,6 +31,7 @@ from bot.engine.core import Engine
 from bot.engine.effects import AnswerButton, Effect, Say, SendMedia
 from bot.engine.events import Event
 from bot.logsafe import log_failure
+from bot.outbox.store import mark_chat_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,10 @@ class TelegramAdapter:
                 await self._send_media(effect)
         except Forbidden as exc:
             log.info("chat %s cannot be reached: %s", effect_chat(effect), exc.message)
+            if isinstance(effect, Say | SendMedia):
+                ctx = self.engine.ctx
+                await asyncio.get_running_loop().run_in_executor(
+                    self._db_pool, mark_chat_unreachable, ctx.db, effect.chat_id, exc.message, ctx.clock.now())
         except RetryAfter as exc:
             log.warning("rate limited for %ss even after retries; dropped a reply to chat %s",
                         exc.retry_after, effect_chat(effect))
