@@ -229,3 +229,16 @@ async def test_nudges_end_to_end(tg: FakeTelegram, sender: Sender, db: Database,
     assert statuses[li_na.id] == ("failed", "Forbidden: bot was blocked by the user")
     assert li_na.unreachable_at is not None
     assert [c.ok for c in tg.calls_of("sendMessage")].count(False) == 2  # the 429 and the 403
+
+
+async def test_nudge_read_before_the_quiet_hours_waits(tg: FakeTelegram, sender: Sender, db: Database,
+                                                       clock: FixedClock) -> None:
+    tg.started.update({11, 12})
+    clock.set(datetime(2026, 11, 27, 20, 59, 59, tzinfo=SHANGHAI))
+    for chat in (11, 12):
+        queue(db, clock, chat, f"nudge to {chat}", kind="nudge", expires_at=clock.now() + timedelta(days=1))
+    assert await sender.step()  # reads both in one batch, sends the first
+    clock.set(datetime(2026, 11, 27, 21, 0, 0, tzinfo=SHANGHAI))
+    assert await sender.step()  # the second, from the same batch: now it is night
+    assert [len(tg.sent[11]), len(tg.sent[12])] == [1, 0]
+    assert [r.status for r in rows(db)] == ["sent", "pending"]

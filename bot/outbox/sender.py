@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -67,16 +67,13 @@ class SendStats:
 
 class Sender:
     def __init__(self, db: Database, settings: Settings, transport: Transport, clock: Clock,
-                 renderer: Callable[[Outbox, datetime], tuple[str, str | None]] | None = None,
-                 monotonic: Callable[[], float] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None):
+                 renderer: Callable[[Outbox, datetime], tuple[str, str | None]] | None = None):
         self.db, self.settings, self.transport, self.clock = db, settings, transport, clock
         self.renderer = renderer
         self.policy = settings.file.sender
         self.calendar = Calendar(settings)
         self.pacer = Pacer(self.policy)
-        self.monotonic = monotonic or time.monotonic
-        self.sleep = sleep or asyncio.sleep
+        self.monotonic = time.monotonic
         self.stats = SendStats()
         self._batch: list[Outbox] = []
         self._batch_at = 0.0
@@ -102,7 +99,7 @@ class Sender:
                     pass
 
     async def drain(self) -> SendStats:
-        """Send everything due now (tests, benchmarks, `hrbot outbox send`)."""
+        """Send everything due now, then return (tests and benchmarks; `hrbot run` uses run())."""
         while await self.step():
             pass
         return self.stats
@@ -122,10 +119,10 @@ class Sender:
                   key=lambda r: (self.pacer.chat_wait(r.chat_id or 0, mono) > 0, -r.priority, r.id or 0))
         wait = self.pacer.wait_for(row.chat_id or 0, mono)
         if wait > 1.0:
-            await self.sleep(1.0)  # long waits are split, so new messages and stop requests are seen
+            await asyncio.sleep(1.0)  # long waits are split, so new messages and stop requests are seen
             return True
         if wait > 0:
-            await self.sleep(wait)
+            await asyncio.sleep(wait)
         self._batch.remove(row)
         await self.deliver(row)
         return True
@@ -133,6 +130,8 @@ class Sender:
     async def deliver(self, row: Outbox) -> None:
         assert row.id is not None and row.chat_id is not None
         now = self.clock.now()
+        if row.kind == "nudge" and self.calendar.is_quiet(now):
+            return  # read in a batch just before the quiet hours began: it waits for morning
         if row.expires_at is not None and row.expires_at.astimezone(now.tzinfo) <= now:
             await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
                                     reason=f"stale: worth sending until {self.calendar.local(row.expires_at)}")
