@@ -338,7 +338,7 @@ def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime,
                     cache.hits += 1
                     continue
             if history is None:
-                history = _history(session, since, now)
+                history = decision_history(session, since, now)
             decided, counted = history
             # The hot loop (every candidate, every rule): keys first, objects only when new.
             valid: set[str] = set()
@@ -376,7 +376,7 @@ def tick(db: Database, settings: Settings, rules: RuleSet, now: datetime,
     return result
 
 
-def _history(session: Session, since: datetime, now: datetime) -> tuple[set[str], dict[int, list[datetime]]]:
+def decision_history(session: Session, since: datetime, now: datetime) -> tuple[set[str], dict[int, list[datetime]]]:
     """Occurrences already decided, and each candidate's automated messages that count toward the cap."""
     o = Outbox.__table__.c  # type: ignore[attr-defined]
     decided = set(session.execute(select(o.dedupe_key).where(o.kind == "nudge", o.planned_at >= since)).scalars())

@@ -10,39 +10,28 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.config import Settings
 from bot.nudges.planner import (
-    COUNTED,
     LOOKBACK,
-    WEEK,
     Calendar,
     Occurrence,
-    _utc,
     decide,
+    decision_history,
     load_states,
     occurrences,
     reservation,
 )
 from bot.nudges.rules import RuleSet
 from store.db import Database
-from store.models import Outbox
 
 
 def preview(db: Database, settings: Settings, rules: RuleSet, start: datetime, days: int,
             candidate_id: int | None = None, include_unbound: bool = False) -> list[dict[str, Any]]:
     cal = Calendar(settings)
     end = start + timedelta(days=days)
-    o = Outbox.__table__.c  # type: ignore[attr-defined]
     with db.session() as session:
         states = load_states(session, settings, rules, start - LOOKBACK, candidate_id, include_unbound)
-        decided = set(session.execute(select(o.dedupe_key).where(o.kind == "nudge",
-                                                                 o.planned_at >= start - LOOKBACK)).scalars())
-        counted: dict[int, list[datetime]] = defaultdict(list)
-        for cid, planned in session.execute(select(o.candidate_id, o.planned_at).where(
-                o.kind == "nudge", o.status.in_(COUNTED), o.planned_at > start - WEEK)):
-            counted[cid].append(_utc(planned))
+        decided, counted = decision_history(session, start - LOOKBACK, start)
     out: list[dict[str, Any]] = []
     for cand in states:
         groups: dict[datetime, list[Occurrence]] = defaultdict(list)
