@@ -110,7 +110,4 @@ class Shell:
         self.write("\n".join(lines) + "\n")
 
     def _locale(self) -> str:
-        from bot.i18n import locale_from_telegram
-
-        settings = self.engine.ctx.settings
-        return locale_from_telegram(self.language_code, settings.locales) or settings.default_locale
+        return self.engine.locale_for(self.language_code)

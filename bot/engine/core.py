@@ -139,7 +139,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever broke
             log_failure(log, f"update {event.update_id} ({event.kind})", exc)
             self._mark_processed_after_failure(event)
-            locale = self._fallback_locale(event)
+            locale = self.locale_for(event.language_code)
             effects: list[Effect] = [Say(event.chat_id, self.ctx.texts.get(locale, "error_generic"))]
             if event.callback_id:
                 effects.insert(0, AnswerButton(event.callback_id))
@@ -170,18 +170,15 @@ class Engine:
         except Exception:  # noqa: BLE001 - best effort; the database itself may be what failed
             log.warning("could not record failed update %s", event.update_id)
 
-    def _fallback_locale(self, event: Event) -> str:
-        return locale_from_telegram(event.language_code, self.ctx.settings.locales) or self.ctx.settings.default_locale
+    def locale_for(self, language_code: str | None) -> str:
+        """The shipped locale for a Telegram app language, else the default (for people with no preference)."""
+        return locale_from_telegram(language_code, self.ctx.settings.locales) or self.ctx.settings.default_locale
 
     def _turn(self, session: Session, event: Event) -> Turn:
         candidate = None
         if event.chat_type == "private":
             candidate = session.exec(select(Candidate).where(Candidate.telegram_user_id == event.user_id)).first()
-        locale = (
-            (candidate.language if candidate else None)
-            or locale_from_telegram(event.language_code, self.ctx.settings.locales)
-            or self.ctx.settings.default_locale
-        )
+        locale = (candidate.language if candidate else None) or self.locale_for(event.language_code)
         return Turn(self.ctx, event, session, candidate, self.ctx.settings.is_hr(event.user_id), locale)
 
     def _allowed(self, turn: Turn, audience: str) -> bool:
