@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.engine.core import AppContext, Engine, Router
+from bot.faq.catalog import FaqError
+from bot.faq.handlers import FaqHandlers
+from bot.faq.runtime import FaqRuntime, load_checked
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
 from bot.nudges.rules import RulesError, RuleSet, load_rules
@@ -28,6 +31,7 @@ class Content:
     texts: Texts
     welcome: dict[str, WelcomeMedia]
     rules: RuleSet
+    faq: FaqRuntime
 
 
 def load_content(settings: Settings) -> Content:
@@ -46,9 +50,13 @@ def load_content(settings: Settings) -> Content:
             rules = load_rules(settings, texts)
         except RulesError as exc:
             problems.extend(exc.problems)
+    try:
+        load_checked(settings)  # the index itself is built on first use (bot.faq.runtime)
+    except FaqError as exc:
+        problems.extend(exc.problems)
     if problems or texts is None:
         raise ContentError(problems)
-    return Content(texts, welcome, rules)
+    return Content(texts, welcome, rules, FaqRuntime(settings))
 
 
 def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
@@ -60,5 +68,6 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     engine = Engine(ctx, router)
     Onboarding(engine, content.welcome, settings.content_dir).register(router)
     StatusHandlers(engine).register(router)
+    FaqHandlers(engine, content.faq).register(router)
     HrHandlers().register(router)
     return engine

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,11 @@ from bot.clock import SystemClock
 from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import database_is_empty, load_demo
+from bot.engine.core import Engine
+from bot.faq.catalog import FaqError, load_faq
+from bot.faq.matcher import FaqIndex
+from bot.faq.pending import merge
+from bot.faq.runtime import load_checked, shared_encoder
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
 from store.db import Database, upgrade
@@ -30,11 +36,13 @@ demo_app = typer.Typer(no_args_is_help=True, help="The demo company.")
 cand_app = typer.Typer(no_args_is_help=True, help="Candidates: import, list, stages, invite links.")
 cohort_app = typer.Typer(no_args_is_help=True, help="Training cohorts (from config.yaml).")
 nudge_app = typer.Typer(no_args_is_help=True, help="Automated messages (flows/nudges.yaml).")
+faq_app = typer.Typer(no_args_is_help=True, help="FAQ self-service (content/faq.yaml).")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cand_app, name="candidates")
 app.add_typer(cohort_app, name="cohorts")
 app.add_typer(nudge_app, name="nudges")
+app.add_typer(faq_app, name="faq")
 
 log = logging.getLogger("hrbot")
 
@@ -112,10 +120,7 @@ def run(
     settings = _settings()
     if not settings.bot_token:
         raise _fail("TELEGRAM_BOT_TOKEN is not set; set it, or try the bot locally with `hrbot shell`")
-    try:
-        engine = build_engine(settings, _database(settings))
-    except ContentError as exc:
-        raise _fail([str(p) for p in exc.problems]) from None
+    engine = _engine(settings)
     run_bot(engine, scheduler=not no_scheduler)
 
 
@@ -129,11 +134,17 @@ def shell(
     from bot.shell import Shell
 
     settings = _settings()
+    engine = _engine(settings)
+    Shell.for_user(engine, phone=as_phone, hr=hr, language_code=lang).run()
+
+
+def _engine(settings: Settings) -> Engine:
     try:
-        engine = build_engine(settings, _database(settings))
+        content = load_content(settings)
     except ContentError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
-    Shell.for_user(engine, phone=as_phone, hr=hr, language_code=lang).run()
+    content.faq.current()  # build the FAQ index now, not on the first question
+    return build_engine(settings, _database(settings), content=content)
 
 
 def _write_links(rows: list[LinkRow], links_out: Path | None, qr_dir: Path | None) -> None:
@@ -314,6 +325,84 @@ def cohorts_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         return
     for r in rows:
         typer.echo(f"{r['id']}\t{r['training_date']}\t{r['department']}\t{r['candidates']}/{r['capacity']}\t{r['name']}")
+
+
+def _faq_index(settings: Settings, faq_file: Path | None) -> FaqIndex:
+    try:
+        faq, intents, normalize = load_checked(settings)
+        if faq_file is not None:
+            faq = load_faq(faq_file, settings.locales, normalize)
+    except FaqError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    return FaqIndex(faq, normalize, shared_encoder(), settings.file.faq)
+
+
+FaqOption = Annotated[Path | None, typer.Option("--faq", help="FAQ file (default: faq.file in config.yaml)")]
+
+
+@faq_app.command("match")
+def faq_match(faq_file: FaqOption = None) -> None:
+    """One question a line on stdin; one JSON object a line on stdout: {query, id, score, suggestions}."""
+    index = _faq_index(_settings(), faq_file)
+    for line in sys.stdin:
+        query = line.rstrip("\r\n")
+        if not query.strip():
+            continue
+        sys.stdout.write(json.dumps(index.match(query).as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+@faq_app.command("eval")
+def faq_eval(
+    cases: Annotated[Path, typer.Argument(help="CSV with the columns query,expected_id (empty: should not answer)")],
+    faq_file: FaqOption = None,
+    misses: Annotated[bool, typer.Option("--misses", help="also list every question not answered right")] = False,
+) -> None:
+    """How often the FAQ answers right, suggests the right entry, answers wrongly, and how fast."""
+    from bot.faq.evaluate import CasesError, evaluate, read_cases, wratio_baseline
+
+    settings = _settings()
+    started = time.perf_counter()
+    index = _faq_index(settings, faq_file)
+    loaded_in = time.perf_counter() - started
+    try:
+        rows = read_cases(cases, set(index.ids))
+    except CasesError as exc:
+        raise _fail(str(exc), 2) from None
+    figures, results = evaluate(rows, index.match)
+    typer.echo(f"FAQ: {len(index.ids)} entries; index built in {loaded_in:.2f} s")
+    for line in figures.lines():
+        typer.echo(line)
+    baseline, _ = evaluate(rows, wratio_baseline(index.faq))
+    typer.echo("baseline (rapidfuzz extractOne, WRatio, raw strings; always answers):")
+    for line in baseline.lines():
+        typer.echo("  " + line)
+    if misses:
+        for case, m in results:
+            if m.id != case.expected:
+                typer.echo(f"{cases}:{case.row}: {case.query!r}: expected {case.expected or 'no answer'}, got "
+                           f"{m.outcome} {m.id or ''} (score {m.score:.0f}, suggestions {m.suggestions})")
+
+
+@faq_app.command("merge")
+def faq_merge() -> None:
+    """Move reviewed proposals from the pending file (HR's "add to FAQ") into the FAQ."""
+    settings = _settings()
+    try:
+        _, _, normalize = load_checked(settings)
+        policy = settings.file.faq
+        result = merge(settings.content_path(policy.file), settings.content_path(policy.pending_file),
+                       settings.locales, normalize)
+    except FaqError as exc:
+        raise _fail([str(p) for p in exc.problems] + ["nothing was merged."]) from None
+    for entry_id in result.added:
+        typer.echo(f"added entry {entry_id}")
+    for entry_id in result.extended:
+        typer.echo(f"added example questions to {entry_id}")
+    for problem in result.kept:
+        typer.echo(f"kept pending: {problem}")
+    if not result.added and not result.extended and not result.kept:
+        typer.echo("nothing to merge.")
 
 
 def main() -> None:

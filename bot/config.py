@@ -188,6 +188,25 @@ class SenderPolicy(_Model):
     retry_base_seconds: float = Field(default=5.0, gt=0)
 
 
+class RateLimit(_Model):
+    count: int = Field(default=20, ge=1, le=1000)
+    seconds: int = Field(default=60, ge=1, le=86400)
+
+
+class FaqPolicy(_Model):
+    """Where the FAQ lives (files under content_dir) and when the bot answers by itself. Scores are 0-100."""
+
+    file: str = "faq.yaml"
+    pending_file: str = "faq.pending.yaml"
+    intents_file: str = "intents.yaml"
+    answer_score: float = Field(default=56, ge=0, le=100, description="answer at once from this score up")
+    answer_margin: float = Field(default=7, ge=0, le=100,
+                                 description="... and only when the next entry scores this much lower")
+    suggest_score: float = Field(default=45, ge=0, le=100, description="'did you mean' from this score up")
+    max_suggestions: int = Field(default=3, ge=1, le=5)
+    rate_limit: RateLimit = RateLimit()
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -204,6 +223,7 @@ class FileConfig(_Model):
     database: DatabaseSection = DatabaseSection()
     nudges: NudgePolicy = NudgePolicy()
     sender: SenderPolicy = SenderPolicy()
+    faq: FaqPolicy = FaqPolicy()
     content_dir: str = "content"
     stages: list[Stage]
     departments: list[Department]
@@ -280,6 +300,10 @@ class Settings:
     def bot_token(self) -> str | None:
         token = self.env.telegram_bot_token
         return token.get_secret_value() if token else None
+
+    def content_path(self, relative: str) -> Path:
+        """A content file named in config.yaml, relative to content_dir."""
+        return (self.content_dir / relative).resolve()
 
     def invite_link(self, token: str) -> str:
         return f"https://t.me/{self.file.telegram.bot_username}?start={token}"

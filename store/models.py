@@ -119,3 +119,45 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class FaqQuery(SQLModel, table=True):
+    """A free-text question a candidate sent and what the bot did with it (for votes, tickets, FAQ review)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    at: datetime = Field(index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str = Field(max_length=12, description="answer | suggest | unknown | empty | withdrawal")
+    entry_id: str | None = Field(default=None, max_length=48, description="entry answered (or picked)")
+    best_id: str | None = Field(default=None, max_length=48, description="best-ranked entry whatever the outcome")
+    score: float = 0.0
+    vote: str | None = Field(default=None, max_length=4, description="up | down")
+    voted_at: datetime | None = None
+
+
+class Ticket(SQLModel, table=True):
+    """Something a candidate asked that a person must answer: a question the FAQ could not answer, or a
+    withdrawal signal. HR answers by replying in chat or with /reply."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, description="question | withdrawal")
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    faq_query_id: int | None = Field(default=None, foreign_key="faqquery.id", unique=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=12, index=True, description="open | answered")
+    created_at: datetime = Field(index=True)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    answered_at: datetime | None = None
+    added_to_faq_at: datetime | None = None
+
+
+class RiskSignal(SQLModel, table=True):
+    """A sign that a candidate may drop out (for HR's at-risk list)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    kind: str = Field(max_length=32, description="withdrawal_intent")
+    at: datetime = Field(index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")

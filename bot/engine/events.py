@@ -23,6 +23,7 @@ class Event:
     language_code: str | None = None
     chat_type: str = "private"
     unsupported: str | None = None  # sticker, voice, photo, edited ... (what we could not take)
+    reply_to_text: str | None = None  # text of the bot message this one replies to (HR answering a ticket)
 
     @staticmethod
     def parse_text(text: str, **kw: object) -> Event:

@@ -1,4 +1,4 @@
-"""/status, /language, /menu, /help, and what to say to free text until the FAQ capability claims it."""
+"""/status, /language, /menu, /help."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ class StatusHandlers:
         router.menu_entry(10, "menu_status", "menu:status")
         router.menu_entry(90, "menu_language", "menu:language")
         router.menu_entry(95, "menu_help", "menu:help")
-        router.text_handler = self.free_text
 
     def status(self, turn: Turn) -> None:
         assert turn.candidate is not None
@@ -64,12 +63,3 @@ class StatusHandlers:
                                   action="language", candidate_id=turn.candidate.id, detail=loc))
         turn.locale = loc
         turn.say(turn.t("language_set"), buttons=self.engine.main_menu(loc))
-
-    def free_text(self, turn: Turn) -> None:
-        if turn.candidate is None:
-            if turn.is_hr:
-                turn.say(turn.t("help_hr"))
-            else:
-                turn.say(turn.t("not_bound"), ask_contact=turn.t("share_phone_button"))
-            return
-        turn.say(turn.t("free_text_not_understood"), buttons=self.engine.main_menu(turn.locale))

@@ -58,9 +58,11 @@ def update_to_event(update: Update) -> Event | None:
         return _base(update, msg, kind="contact", contact_phone=msg.contact.phone_number,
                      contact_user_id=msg.contact.user_id)
     if msg.text is not None:
+        replied = msg.reply_to_message
         return Event.parse_text(msg.text, update_id=update.update_id, user_id=msg.from_user.id,
                                 chat_id=msg.chat.id, language_code=msg.from_user.language_code,
-                                chat_type=msg.chat.type)
+                                chat_type=msg.chat.type,
+                                reply_to_text=replied.text if replied is not None and replied.text else None)
     what = next((name for name in UNSUPPORTED if getattr(msg, name, None)), "other")
     return _base(update, msg, kind="unsupported", unsupported=what)
 

@@ -1,0 +1,262 @@
+"""Free text in chat: withdrawal signals, FAQ answers with votes, "did you mean", tickets to HR and HR's replies."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlmodel import Session
+
+from bot.engine.core import Engine, Router, Turn
+from bot.engine.effects import Button
+from bot.faq import service
+from bot.faq.catalog import FaqEntry
+from bot.faq.pending import propose
+from bot.faq.runtime import FaqRuntime
+from bot.logsafe import log_failure
+from store.models import Candidate, FaqQuery, Ticket
+
+log = logging.getLogger(__name__)
+
+TICKET_REF = re.compile(r"#(\d+)")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def entry_label(entry: FaqEntry, locale: str) -> str:
+    """The example question to show on a "did you mean" button: one written in the reader's language."""
+    chinese = locale.startswith("zh")
+    for q in entry.questions:
+        if bool(_CJK.search(q)) == chinese:
+            return q
+    return entry.questions[0]
+
+
+class FaqHandlers:
+    def __init__(self, engine: Engine, runtime: FaqRuntime):
+        self.engine = engine
+        self.runtime = runtime
+
+    def register(self, router: Router) -> None:
+        router.command("ask", self.prompt, audience="candidate", menu_key="cmd_ask")
+        router.command("inbox", self.inbox, audience="hr", menu_key="cmd_inbox")
+        router.command("reply", self.reply_command, audience="hr", menu_key="cmd_reply")
+        router.button("faqq", self.prompt, audience="candidate")
+        router.button("faqv", self.vote, audience="candidate")
+        router.button("faqs", self.pick, audience="candidate")
+        router.button("faqask", self.ask_hr, audience="candidate")
+        router.button("stay", self.stay_option, audience="candidate")
+        router.button("faqadd", self.add_to_faq, audience="hr")
+        router.menu_entry(30, "menu_ask", "faqq:menu")
+        router.text_handler = self.free_text
+
+    # -- candidates ---------------------------------------------------------------------------------------
+    def prompt(self, turn: Turn) -> None:
+        turn.say(turn.t("faq_prompt"))
+
+    def free_text(self, turn: Turn) -> None:
+        ev = turn.event
+        if turn.is_hr and ev.reply_to_text:
+            ref = TICKET_REF.search(ev.reply_to_text)
+            if ref:
+                self._answer(turn, ref.group(1), ev.text or "")
+                return
+        if turn.candidate is None:
+            if turn.is_hr:
+                turn.say(turn.t("hr_reply_hint"))
+            else:
+                turn.say(turn.t("not_bound"), ask_contact=turn.t("share_phone_button"))
+            return
+        cand, now, policy = turn.candidate, turn.ctx.clock.now(), turn.ctx.settings.file.faq
+        assert cand.id is not None
+        if service.over_rate_limit(turn.session, cand.id, now, policy.rate_limit.count, policy.rate_limit.seconds):
+            turn.say(turn.t("faq_rate_limited"))
+            return
+        text = (ev.text or "").strip()[:1000]
+        match, quits = self.runtime.match(text)
+        if quits:
+            self._withdrawal(turn, cand, text)
+            return
+        query = service.record_query(turn.session, cand, text, match.outcome, now, entry_id=match.id,
+                                     best_id=match.best, score=match.score)
+        if match.outcome == "answer" and match.id:
+            self._say_answer(turn, query, match.id)
+        elif match.outcome == "suggest":
+            faq = self.runtime.current().faq
+            rows = [(Button(entry_label(faq.by_id[s], turn.locale), f"faqs:{query.id}:{s}"),)
+                    for s in match.suggestions]
+            rows.append((Button(turn.t("faq_none_of_these"), f"faqask:{query.id}"),))
+            turn.say(turn.t("faq_suggest"), buttons=tuple(rows))
+        elif match.outcome == "empty":
+            turn.say(turn.t("faq_empty"))
+        else:
+            turn.say(turn.t("faq_unknown"), buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+
+    def _say_answer(self, turn: Turn, query: FaqQuery, entry_id: str) -> None:
+        assert turn.candidate is not None
+        ctx = service.answer_context(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate,
+                                     turn.ctx.clock.now(), turn.locale)
+        try:
+            text = self.runtime.current().faq.render(entry_id, turn.locale, ctx)
+        except Exception as exc:  # noqa: BLE001 - a broken answer must not leave the candidate without a reply
+            log_failure(log, f"FAQ answer {entry_id} ({turn.locale})", exc)
+            turn.say(turn.t("faq_answer_failed"),
+                     buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+            return
+        turn.say(text, buttons=((Button(turn.t("faq_vote_up"), f"faqv:{query.id}:up"),
+                                 Button(turn.t("faq_vote_down"), f"faqv:{query.id}:down")),))
+
+    def _query_from_button(self, turn: Turn) -> tuple[FaqQuery | None, list[str]]:
+        assert turn.candidate is not None
+        parts = (turn.event.payload or "").split(":")
+        query = service.own_query(turn.session, turn.candidate, parts[1]) if len(parts) > 1 else None
+        if query is None:
+            turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
+        return query, parts[2:]
+
+    def vote(self, turn: Turn) -> None:
+        query, rest = self._query_from_button(turn)
+        if query is None:
+            return
+        value = rest[0] if rest and rest[0] in ("up", "down") else "up"
+        service.vote(turn.session, query, value, turn.ctx.clock.now())
+        if value == "up":
+            turn.say(turn.t("faq_thanks"))
+        else:
+            turn.say(turn.t("faq_sorry"), buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+
+    def pick(self, turn: Turn) -> None:
+        query, rest = self._query_from_button(turn)
+        if query is None:
+            return
+        entry_id = rest[0] if rest else ""
+        if entry_id not in self.runtime.current().faq.by_id:  # the FAQ changed since the buttons were sent
+            turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
+            return
+        query.entry_id = entry_id
+        turn.session.add(query)
+        self._say_answer(turn, query, entry_id)
+
+    def ask_hr(self, turn: Turn) -> None:
+        query, _ = self._query_from_button(turn)
+        if query is None:
+            return
+        assert turn.candidate is not None
+        opened = service.open_ticket(turn.session, turn.candidate, "question", query.text, turn.ctx.clock.now(),
+                                     query)
+        ticket = opened.ticket
+        if not opened.new:
+            turn.say(turn.t("faq_ticket_exists", ticket=ticket.id))
+            return
+        self._tell_hr(turn, "hr_ticket_new", ticket, turn.candidate)
+        turn.say(turn.t("faq_ticket_opened", ticket=ticket.id), buttons=self.engine.main_menu(turn.locale))
+
+    def _withdrawal(self, turn: Turn, cand: Candidate, text: str) -> None:
+        now = turn.ctx.clock.now()
+        query = service.record_query(turn.session, cand, text, "withdrawal", now)
+        ticket = service.open_ticket(turn.session, cand, "withdrawal", text, now, query).ticket
+        self._tell_hr(turn, "hr_withdrawal_alert", ticket, cand)
+        turn.say(turn.t("faq_withdrawal_reply", name=cand.name),
+                 buttons=((Button(turn.t("faq_withdrawal_batch_button"), f"stay:{ticket.id}:batch"),),
+                          (Button(turn.t("faq_withdrawal_talk_button"), f"stay:{ticket.id}:talk"),)))
+
+    def stay_option(self, turn: Turn) -> None:
+        assert turn.candidate is not None
+        parts = (turn.event.payload or "").split(":")
+        ticket = turn.session.get(Ticket, int(parts[1])) if len(parts) == 3 and parts[1].isdigit() else None
+        if ticket is None or ticket.candidate_id != turn.candidate.id or parts[2] not in ("batch", "talk"):
+            turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
+            return
+        key = {"batch": "faq_withdrawal_batch_button", "talk": "faq_withdrawal_talk_button"}[parts[2]]
+        hr_locale = turn.ctx.settings.default_locale
+        for admin in sorted(turn.ctx.settings.hr_admins):
+            turn.say(turn.ctx.texts.get(hr_locale, "hr_withdrawal_option", ticket=ticket.id,
+                                        name=turn.candidate.name, candidate_id=turn.candidate.id,
+                                        option=turn.ctx.texts.get(hr_locale, key)), chat_id=admin)
+        turn.say(turn.t("faq_withdrawal_ack"), buttons=self.engine.main_menu(turn.locale))
+
+    def _tell_hr(self, turn: Turn, key: str, ticket: Ticket, cand: Candidate) -> None:
+        """Every HR admin gets the ticket at once, in the company's default language."""
+        settings = turn.ctx.settings
+        locale = settings.default_locale
+        dept = settings.departments.get(cand.department)
+        cohort = settings.cohorts.get(cand.cohort_id or "")
+        text = turn.ctx.texts.get(locale, key, ticket=ticket.id, name=cand.name, candidate_id=cand.id,
+                                  phone=cand.phone, department=dept.name[locale] if dept else cand.department,
+                                  cohort=cohort.name[locale] if cohort else "", question=ticket.question)
+        if not settings.hr_admins:
+            log.warning("ticket #%s opened but config.yaml lists no hr_admins to tell", ticket.id)
+        for admin in sorted(settings.hr_admins):
+            turn.say(text, chat_id=admin)
+
+    # -- HR -----------------------------------------------------------------------------------------------
+    def reply_command(self, turn: Turn) -> None:
+        args = turn.event.args
+        if len(args) < 2:
+            turn.say(turn.t("hr_reply_usage"))
+            return
+        # The answer is the text after the ticket number, as typed (line breaks kept).
+        raw = (turn.event.text or "").split(None, 2)
+        self._answer(turn, args[0], raw[2] if len(raw) > 2 else " ".join(args[1:]))
+
+    def _answer(self, turn: Turn, ref: str, answer: str) -> None:
+        try:
+            ticket = service.answer_ticket(turn.session, ref, turn.event.user_id, answer, turn.ctx.clock.now())
+        except service.TicketError as err:
+            turn.say(turn.t(err.key, **err.values))
+            return
+        cand = turn.session.get(Candidate, ticket.candidate_id)
+        assert cand is not None
+        buttons = ((Button(turn.t("hr_add_faq_button"), f"faqadd:{ticket.id}"),),) if ticket.kind == "question" \
+            else ()
+        if cand.telegram_chat_id is None or cand.unreachable_at is not None:
+            turn.say(turn.t("hr_reply_unreachable", name=cand.name, ticket=ticket.id), buttons=buttons)
+            return
+        locale = cand.language or turn.ctx.settings.default_locale
+        turn.say(turn.ctx.texts.get(locale, "hr_answer_to_candidate", question=ticket.question,
+                                    answer=ticket.answer or ""), chat_id=cand.telegram_chat_id)
+        turn.say(turn.t("hr_reply_sent", name=cand.name, ticket=ticket.id), buttons=buttons)
+
+    def inbox(self, turn: Turn) -> None:
+        tickets, total = service.open_tickets(turn.session)
+        if not tickets:
+            turn.say(turn.t("hr_inbox_empty"))
+            return
+        now = turn.ctx.clock.now()
+        settings = turn.ctx.settings
+        rows = []
+        for ticket, cand in tickets:
+            cohort = settings.cohorts.get(cand.cohort_id or "")
+            rows.append({"id": ticket.id, "name": cand.name, "candidate_id": cand.id,
+                         "cohort": cohort.name[turn.locale] if cohort else "", "question": ticket.question,
+                         "withdrawal": ticket.kind == "withdrawal", **service.age_parts(ticket.created_at, now)})
+        turn.say(turn.t("hr_inbox", tickets=rows, total=total, more=total - len(rows)))
+
+    def add_to_faq(self, turn: Turn) -> None:
+        ref = (turn.event.payload or "").split(":", 1)[-1]
+        ticket = turn.session.get(Ticket, int(ref)) if ref.isdigit() else None
+        if ticket is None:
+            turn.say(turn.t("hr_ticket_not_found", ticket=ref))
+            return
+        if ticket.status != "answered" or not ticket.answer:
+            turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))
+            return
+        settings = turn.ctx.settings
+        path = settings.content_path(settings.file.faq.pending_file)
+        similar = self._similar_entry(turn.session, ticket)
+        cand = turn.session.get(Candidate, ticket.candidate_id)
+        locale = (cand.language if cand else None) or settings.default_locale
+        added = propose(path, ticket=ticket.id or 0, question=ticket.question, answer=ticket.answer,
+                        answer_locale=locale, locales=settings.locales, similar_to=similar, now=turn.ctx.clock.now())
+        if not added:
+            turn.say(turn.t("hr_faq_already_proposed", ticket=ticket.id))
+            return
+        ticket.added_to_faq_at = turn.ctx.clock.now()
+        turn.session.add(ticket)
+        shown = path.relative_to(settings.base_dir) if path.is_relative_to(settings.base_dir) else path
+        turn.say(turn.t("hr_faq_proposed", file=str(shown)))
+
+    @staticmethod
+    def _similar_entry(session: Session, ticket: Ticket) -> str | None:
+        query = session.get(FaqQuery, ticket.faq_query_id) if ticket.faq_query_id else None
+        return query.best_id if query is not None else None
+

@@ -1,0 +1,160 @@
+"""The FAQ as the running bot sees it: the checked files, the index built from them, and the withdrawal detector.
+
+The index is built on first use (loading the encoder and encoding the example questions takes about a second)
+and rebuilt when content/faq.yaml or content/intents.yaml change on disk, so `hrbot faq merge` takes effect
+without a restart. A changed file that no longer passes the checks is logged and the last good one stays in use.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import Settings
+from bot.faq.catalog import Faq, FaqError, Intents, load_faq, load_intents
+from bot.faq.matcher import Encoder, FaqIndex, Match, UseEncoder
+from bot.faq.normalize import Normalizer
+
+log = logging.getLogger(__name__)
+
+
+class CachedEncoder:
+    """Remembers the vector of every text it has encoded: rebuilding an index after an edit, or building one per
+    test, re-encodes only what changed."""
+
+    def __init__(self, inner: Encoder, limit: int = 20_000):
+        self.inner = inner
+        self.limit = limit
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            if missing:
+                for text, vector in zip(missing, self.inner.encode(missing), strict=True):
+                    if len(self._cache) < self.limit:
+                        self._cache[text] = vector
+            if any(t not in self._cache for t in texts):  # over the limit: encode directly
+                return self.inner.encode(texts)
+            return np.stack([self._cache[t] for t in texts]) if texts else self.inner.encode([])
+
+
+@functools.cache
+def shared_encoder() -> CachedEncoder:
+    """One encoder per process: the model is read-only, and loading it twice only costs memory."""
+    return CachedEncoder(UseEncoder())
+
+
+@dataclass
+class Withdrawal:
+    """Does a message say the candidate is dropping out? A listed phrase, or close in meaning to an example."""
+
+    phrases: list[str]  # normalised
+    vectors: np.ndarray
+    threshold: float
+
+    def __post_init__(self) -> None:
+        # Chinese phrases match anywhere (no spaces between words); English ones as whole words.
+        cjk = [re.escape(p.replace(" ", "")) for p in self.phrases if not p.isascii()]
+        words = [rf"\b{re.escape(p)}\b" for p in self.phrases if p.isascii()]
+        self._cjk = re.compile("|".join(cjk)) if cjk else None
+        self._words = re.compile("|".join(words)) if words else None
+
+    def detect(self, normalized: str, query_vector: np.ndarray | None) -> bool:
+        if self._cjk is not None and self._cjk.search(normalized.replace(" ", "")):
+            return True
+        if self._words is not None and self._words.search(normalized):
+            return True
+        if query_vector is None or not len(self.vectors):
+            return False
+        return bool((self.vectors @ query_vector * 100.0).max() >= self.threshold)
+
+
+@dataclass
+class Loaded:
+    faq: Faq
+    intents: Intents
+    normalize: Normalizer
+    index: FaqIndex
+    withdrawal: Withdrawal
+    stamp: tuple[float, ...]
+
+
+def load_checked(settings: Settings) -> tuple[Faq, Intents, Normalizer]:
+    """Load and check both files (raises FaqError with every problem)."""
+    problems = []
+    intents = Intents()
+    try:
+        intents = load_intents(settings.content_path(settings.file.faq.intents_file))
+    except FaqError as exc:
+        problems.extend(exc.problems)
+    normalize = Normalizer(intents.fillers)
+    try:
+        faq = load_faq(settings.content_path(settings.file.faq.file), settings.locales, normalize)
+    except FaqError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise FaqError(problems)
+    return faq, intents, normalize
+
+
+class FaqRuntime:
+    def __init__(self, settings: Settings, encoder: Encoder | None = None):
+        self.settings = settings
+        self._encoder = encoder
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def files(self) -> tuple[Path, Path]:
+        f = self.settings.file.faq
+        return self.settings.content_path(f.file), self.settings.content_path(f.intents_file)
+
+    def _stamp(self) -> tuple[float, ...]:
+        return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in self.files)
+
+    def current(self) -> Loaded:
+        """The loaded FAQ, rebuilt if a file changed since (a broken edit keeps the last good version)."""
+        loaded = self._loaded
+        stamp = self._stamp()
+        if loaded is not None and loaded.stamp == stamp:
+            return loaded
+        with self._lock:
+            if self._loaded is not None and self._loaded.stamp == stamp:
+                return self._loaded
+            try:
+                self._loaded = self._build(stamp)
+            except FaqError as exc:
+                if self._loaded is None:
+                    raise
+                log.error("FAQ files changed but have problems; still using the previous version:\n%s", exc)
+                self._loaded.stamp = stamp  # do not retry on every message; the next edit is read again
+            return self._loaded
+
+    def _build(self, stamp: tuple[float, ...]) -> Loaded:
+        faq, intents, normalize = load_checked(self.settings)
+        encoder = self._encoder or shared_encoder()
+        index = FaqIndex(faq, normalize, encoder, self.settings.file.faq)
+        examples = [normalize(e) for e in intents.withdrawal_examples]
+        withdrawal = Withdrawal(
+            phrases=[p for p in (normalize(x) for x in intents.withdrawal_phrases) if p],
+            vectors=encoder.encode([e for e in examples if e]), threshold=intents.withdrawal_similarity)
+        log.info("FAQ loaded: %d entries", len(faq.entries))
+        return Loaded(faq, intents, normalize, index, withdrawal, stamp)
+
+    def match(self, text: str) -> tuple[Match, bool]:
+        """(what the FAQ says, whether the message signals dropping out)."""
+        loaded = self.current()
+        normalized = loaded.normalize(text)
+        if not normalized:
+            return loaded.index.match(text, normalized), False
+        vector = loaded.index.encode_query(normalized)
+        return loaded.index.match(text, normalized, vector), loaded.withdrawal.detect(normalized, vector)

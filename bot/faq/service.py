@@ -1,0 +1,126 @@
+"""FAQ bookkeeping: the questions asked, votes, tickets for HR, risk signals, and the answer's template data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.i18n import Texts
+from bot.status.service import status_view
+from store.models import Candidate, FaqQuery, RiskSignal, Ticket
+
+
+def answer_context(settings: Settings, texts: Texts, session: Session, cand: Candidate, now: datetime,
+                   locale: str) -> dict[str, Any]:
+    """What an answer template may use (catalog.ANSWER_VARS), from the candidate's own data only."""
+    view = status_view(settings, texts, session, cand, now, locale)
+    cohort = view["cohort"]
+    if isinstance(cohort, dict):
+        cohort = {**cohort, "training_date": cohort["date"]}
+    return {"name": cand.name, "company": settings.file.company.name[locale], "department": view["department"],
+            "role": view["role"], "stage": view["stage"], "days_left": view["days_left"], "cohort": cohort,
+            "tasks": view["tasks"]}
+
+
+def over_rate_limit(session: Session, candidate_id: int, now: datetime, count: int, seconds: int) -> bool:
+    since = now - timedelta(seconds=seconds)
+    asked = session.exec(
+        select(func.count()).select_from(FaqQuery)
+        .where(FaqQuery.candidate_id == candidate_id, col(FaqQuery.at) > since)
+    ).one()
+    return int(asked) >= count
+
+
+def record_query(session: Session, cand: Candidate, text: str, outcome: str, now: datetime, *,
+                 entry_id: str | None = None, best_id: str | None = None, score: float = 0.0) -> FaqQuery:
+    assert cand.id is not None
+    row = FaqQuery(candidate_id=cand.id, at=now, text=text, outcome=outcome, entry_id=entry_id, best_id=best_id,
+                   score=round(score, 1))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def own_query(session: Session, cand: Candidate, query_id: str) -> FaqQuery | None:
+    """A query by its id from button data, only if it is this candidate's (nobody else's data leaks)."""
+    if not query_id.isdigit():
+        return None
+    row = session.get(FaqQuery, int(query_id))
+    return row if row is not None and row.candidate_id == cand.id else None
+
+
+def vote(session: Session, row: FaqQuery, value: str, now: datetime) -> None:
+    row.vote, row.voted_at = value, now
+    session.add(row)
+
+
+@dataclass(frozen=True)
+class OpenedTicket:
+    ticket: Ticket
+    new: bool
+
+
+def open_ticket(session: Session, cand: Candidate, kind: str, question: str, now: datetime,
+                query: FaqQuery | None = None) -> OpenedTicket:
+    """One ticket per question: tapping "ask HR" twice does not ask twice."""
+    assert cand.id is not None
+    if query is not None:
+        existing = session.exec(select(Ticket).where(Ticket.faq_query_id == query.id)).first()
+        if existing is not None:
+            return OpenedTicket(existing, new=False)
+    ticket = Ticket(kind=kind, candidate_id=cand.id, faq_query_id=query.id if query else None, question=question,
+                    created_at=now)
+    session.add(ticket)
+    session.flush()
+    if kind == "withdrawal":
+        session.add(RiskSignal(candidate_id=cand.id, kind="withdrawal_intent", at=now, ticket_id=ticket.id))
+    return OpenedTicket(ticket, new=True)
+
+
+class TicketError(Exception):
+    def __init__(self, key: str, **values: Any):
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def answer_ticket(session: Session, ticket_ref: str, hr_user_id: int, answer: str, now: datetime) -> Ticket:
+    """Close an open ticket with HR's answer. The conditional UPDATE makes two HR admins answering at once safe:
+    the first one wins, the second is told."""
+    ref = ticket_ref.lstrip("#")
+    if not ref.isdigit():
+        raise TicketError("hr_ticket_not_found", ticket=ticket_ref)
+    ticket = session.get(Ticket, int(ref))
+    if ticket is None:
+        raise TicketError("hr_ticket_not_found", ticket=ticket_ref)
+    if not answer.strip():
+        raise TicketError("hr_reply_usage")
+    done = session.execute(
+        update(Ticket).where(col(Ticket.id) == ticket.id, col(Ticket.status) == "open")
+        .values(status="answered", answer=answer.strip(), answered_by=hr_user_id, answered_at=now)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(ticket)
+        raise TicketError("hr_ticket_already_answered", ticket=ticket.id)
+    session.refresh(ticket)
+    return ticket
+
+
+def open_tickets(session: Session, limit: int = 30) -> tuple[list[tuple[Ticket, Candidate]], int]:
+    """Open tickets, oldest first (withdrawal signals are flagged, not reordered: age is the SLA), and how many."""
+    total = session.exec(select(func.count()).select_from(Ticket).where(Ticket.status == "open")).one()
+    rows = session.exec(
+        select(Ticket, Candidate).join(Candidate, col(Candidate.id) == Ticket.candidate_id)
+        .where(Ticket.status == "open").order_by(col(Ticket.created_at), col(Ticket.id)).limit(limit)
+    ).all()
+    return [(t, c) for t, c in rows], int(total)
+
+
+def age_parts(created: datetime, now: datetime) -> dict[str, int]:
+    minutes = max(0, int((now - created).total_seconds() // 60))
+    return {"days": minutes // 1440, "hours": minutes % 1440 // 60, "minutes": minutes % 60}
