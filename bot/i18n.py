@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot.yamlsrc import Problem, YamlSyntaxError, load_file
+from bot.yamlsrc import Problem, YamlSyntaxError, comment_traps, load_file
 
 
 class TextsError(Exception):
@@ -61,6 +61,7 @@ class Texts:
                 continue
             docs[loc] = doc
             messages[loc] = doc.data
+            problems.extend(comment_traps(path))
         texts = cls(messages, default_locale)
         all_keys = set().union(*(m.keys() for m in messages.values())) if messages else set()
         for doc in docs.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,25 @@ def load_text(text: str, file: str) -> SourceDoc:
 def load_file(path: Path | str) -> SourceDoc:
     p = Path(path)
     return load_text(p.read_text(encoding="utf-8"), str(p))
+
+
+_PLAIN_WITH_HASH = re.compile(r"^(\s*(?:- )?[\w.-]+:\s+|\s*- )(?![\"'|>])(.*?)\s#")
+
+
+def comment_traps(path: Path | str) -> list[Problem]:
+    """Lines where an unquoted text contains " #": YAML reads the rest of the line as a comment and drops it
+    silently ("问题 #12" would lose everything from the #)."""
+    problems = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        m = _PLAIN_WITH_HASH.match(line)
+        if m and m.group(2).strip():
+            problems.append(Problem(str(path), n, len(m.group(1)) + 1,
+                                    'this text contains " #", which YAML reads as the start of a comment, so the '
+                                    "rest of the line is lost; put the text in double quotes or use `key: |-` "
+                                    "and the text on the next line"))
+    return problems
 
 
 def suggest(value: str, choices: list[str]) -> str | None:

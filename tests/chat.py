@@ -26,11 +26,15 @@ class Chat:
         self.last = self.engine.handle(event)
         return self.last
 
-    def send(self, line: str) -> list[Effect]:
-        return self.handle(Event.parse_text(line, **self._base()))  # type: ignore[arg-type]
+    def send(self, line: str, reply_to: str | None = None) -> list[Effect]:
+        """Type a line; ``reply_to`` is the text of the bot message being replied to."""
+        return self.handle(Event.parse_text(line, reply_to_text=reply_to, **self._base()))  # type: ignore[arg-type]
 
     def click(self, label_or_data: str) -> list[Effect]:
-        button = self.button(label_or_data)
+        return self.press(self.button(label_or_data))
+
+    def press(self, button: Button) -> list[Effect]:
+        """Tap a button seen earlier (or a forged one)."""
         return self.handle(Event(kind="button", payload=button.data, callback_id="cb", **self._base()))  # type: ignore[arg-type]
 
     def share_contact(self, phone: str, contact_user_id: int | None = None) -> list[Effect]:
@@ -42,7 +46,8 @@ class Chat:
             if isinstance(effect, Say):
                 for row in effect.buttons:
                     for b in row:
-                        if label_or_data in (b.data, b.text) or label_or_data in b.text:
+                        if label_or_data in (b.data, b.text) or label_or_data in b.text or (
+                                label_or_data.endswith(":") and b.data.startswith(label_or_data)):
                             return b
         raise AssertionError(f"no button {label_or_data!r} in the last reply: {self.texts()}")
 

@@ -365,6 +365,10 @@ class FakeUser:
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return await self._exchange({"message": msg}, expect)
 
+    async def reply(self, to: dict[str, Any], text: str, expect: int = 1) -> list[dict[str, Any]]:
+        """Reply (swipe left, "Reply") to a message the bot sent to this user."""
+        return await self._exchange({"message": self._msg(text=text, reply_to_message=to)}, expect)
+
     async def share_contact(self, phone: str, owner_id: int | None = None, expect: int = 1) -> list[dict[str, Any]]:
         contact = {"phone_number": phone, "first_name": self.first_name,
                    "user_id": self.id if owner_id is None else owner_id}

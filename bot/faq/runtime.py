@@ -85,7 +85,7 @@ class Loaded:
     normalize: Normalizer
     index: FaqIndex
     withdrawal: Withdrawal
-    stamp: tuple[float, ...]
+    stamp: tuple[int, ...]
 
 
 def load_checked(settings: Settings) -> tuple[Faq, Intents, Normalizer]:
@@ -118,8 +118,12 @@ class FaqRuntime:
         f = self.settings.file.faq
         return self.settings.content_path(f.file), self.settings.content_path(f.intents_file)
 
-    def _stamp(self) -> tuple[float, ...]:
-        return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in self.files)
+    def _stamp(self) -> tuple[int, ...]:
+        stamp: list[int] = []
+        for p in self.files:
+            st = p.stat() if p.exists() else None
+            stamp += [st.st_mtime_ns, st.st_size] if st else [0, 0]
+        return tuple(stamp)
 
     def current(self) -> Loaded:
         """The loaded FAQ, rebuilt if a file changed since (a broken edit keeps the last good version)."""
@@ -139,7 +143,7 @@ class FaqRuntime:
                 self._loaded.stamp = stamp  # do not retry on every message; the next edit is read again
             return self._loaded
 
-    def _build(self, stamp: tuple[float, ...]) -> Loaded:
+    def _build(self, stamp: tuple[int, ...]) -> Loaded:
         faq, intents, normalize = load_checked(self.settings)
         encoder = self._encoder or shared_encoder()
         index = FaqIndex(faq, normalize, encoder, self.settings.file.faq)
