@@ -3,6 +3,7 @@ signals, the rate limit, and "add to FAQ" through review and merge."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bot.engine.core import Engine
 from bot.engine.effects import Button
 from bot.faq.catalog import FaqError
 from bot.faq.pending import merge
-from bot.faq.runtime import load_checked
+from bot.faq.runtime import FaqRuntime, load_checked
 from store.db import Database
 from store.models import FaqQuery, RiskSignal, Ticket
 from tests.chat import Chat
@@ -217,6 +218,7 @@ def test_add_to_faq_review_and_merge(engine: Engine, demo: dict[str, str], setti
     assert merged.startswith("# Questions candidates ask")  # HR's comments survive the merge
     assert "- id: dorm_pets" in merged and "ticket_1" not in pending.read_text(encoding="utf-8")
 
+    time.sleep(FaqRuntime.CHECK_EVERY + 0.1)
     chat.send("宿舍可以养狗吗?")  # the running bot picks up the merged FAQ
     assert chat.texts() == "宿舍不能养宠物,谢谢理解。"
 

@@ -100,6 +100,7 @@ def test_runtime_reloads_an_edited_faq_and_keeps_the_last_good_one(tmp_path: Pat
 
     settings: Settings = faq_settings(tmp_path, db_url)
     runtime = FaqRuntime(settings)
+    runtime.CHECK_EVERY = 0  # look at the files on every question (the bot looks once a second)
     assert runtime.match("宿舍可以养狗吗")[0].id is None
     faq_file = settings.content_path(settings.file.faq.file)
     text = faq_file.read_text(encoding="utf-8")

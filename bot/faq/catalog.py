@@ -50,6 +50,16 @@ class Faq:
         self.by_id = {e.id: e for e in self.entries}
         self._env = template_env()
         self._compiled: dict[tuple[str, str], Any] = {}
+        self._variables: dict[tuple[str, str], set[str]] = {}
+
+    def variables(self, entry_id: str, locale: str) -> set[str]:
+        """The template variables an answer uses (none: it needs no candidate data)."""
+        key = (entry_id, locale)
+        found = self._variables.get(key)
+        if found is None:
+            found = self._variables[key] = set(
+                meta.find_undeclared_variables(self._env.parse(self.by_id[entry_id].answers[locale])))
+        return found
 
     def render(self, entry_id: str, locale: str, context: dict[str, Any]) -> str:
         key = (entry_id, locale)

@@ -93,10 +93,13 @@ class FaqHandlers:
 
     def _say_answer(self, turn: Turn, query: FaqQuery, entry_id: str) -> None:
         assert turn.candidate is not None
-        ctx = service.answer_context(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate,
-                                     turn.ctx.clock.now(), turn.locale)
+        faq = self.runtime.current().faq
         try:
-            text = self.runtime.current().faq.render(entry_id, turn.locale, ctx)
+            # Most answers are plain text: the candidate's data is read only for those that use it.
+            ctx = service.answer_context(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate,
+                                         turn.ctx.clock.now(), turn.locale) \
+                if faq.variables(entry_id, turn.locale) else {}
+            text = faq.render(entry_id, turn.locale, ctx)
         except Exception as exc:  # noqa: BLE001 - a broken answer must not leave the candidate without a reply
             log_failure(log, f"FAQ answer {entry_id} ({turn.locale})", exc)
             turn.say(turn.t("faq_answer_failed"),

@@ -11,9 +11,9 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -107,16 +107,16 @@ def load_checked(settings: Settings) -> tuple[Faq, Intents, Normalizer]:
 
 
 class FaqRuntime:
+    CHECK_EVERY = 1.0  # seconds between looks at the files' modification times
+
     def __init__(self, settings: Settings, encoder: Encoder | None = None):
         self.settings = settings
         self._encoder = encoder
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
-
-    @property
-    def files(self) -> tuple[Path, Path]:
-        f = self.settings.file.faq
-        return self.settings.content_path(f.file), self.settings.content_path(f.intents_file)
+        f = settings.file.faq
+        self.files = (settings.content_path(f.file), settings.content_path(f.intents_file))
+        self._checked_at = 0.0
 
     def _stamp(self) -> tuple[int, ...]:
         stamp: list[int] = []
@@ -128,6 +128,10 @@ class FaqRuntime:
     def current(self) -> Loaded:
         """The loaded FAQ, rebuilt if a file changed since (a broken edit keeps the last good version)."""
         loaded = self._loaded
+        now = time.monotonic()
+        if loaded is not None and now - self._checked_at < self.CHECK_EVERY:
+            return loaded
+        self._checked_at = now
         stamp = self._stamp()
         if loaded is not None and loaded.stamp == stamp:
             return loaded
