@@ -6,14 +6,22 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.documents.handlers import DocumentHandlers
 from bot.engine.core import AppContext, Engine, Router
 from bot.faq.catalog import FaqError
 from bot.faq.handlers import FaqHandlers
 from bot.faq.runtime import FaqRuntime, load_checked
+from bot.flows.handlers import FlowHandlers
+from bot.flows.loader import LibraryError, load_library
+from bot.flows.model import Library
+from bot.flows.runner import FlowRunner
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
+from bot.learning.handlers import LearningHandlers
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
+from bot.profile.handlers import ProfileHandlers
+from bot.profile.idnumber import Sealer
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
 from bot.yamlsrc import Problem
@@ -32,6 +40,7 @@ class Content:
     welcome: dict[str, WelcomeMedia]
     rules: RuleSet
     faq: FaqRuntime
+    library: Library
 
 
 def load_content(settings: Settings) -> Content:
@@ -54,9 +63,14 @@ def load_content(settings: Settings) -> Content:
         load_checked(settings)  # the index itself is built on first use (bot.faq.runtime)
     except FaqError as exc:
         problems.extend(exc.problems)
+    library = Library()
+    try:
+        library = load_library(settings)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
     if problems or texts is None:
         raise ContentError(problems)
-    return Content(texts, welcome, rules, FaqRuntime(settings))
+    return Content(texts, welcome, rules, FaqRuntime(settings), library)
 
 
 def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
@@ -69,5 +83,11 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     Onboarding(engine, content.welcome, settings.content_dir).register(router)
     StatusHandlers(engine).register(router)
     FaqHandlers(engine, content.faq).register(router)
+    secret = settings.env.secret_key
+    runner = FlowRunner(content.library, Sealer(secret.get_secret_value()) if secret else None, engine.main_menu)
+    FlowHandlers(runner).register(router)
+    LearningHandlers(content.library, runner).register(router)
+    ProfileHandlers(runner).register(router)
+    DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     return engine

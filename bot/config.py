@@ -207,6 +207,23 @@ class FaqPolicy(_Model):
     rate_limit: RateLimit = RateLimit()
 
 
+class LearningPolicy(_Model):
+    """Lessons, quizzes, points and rewards (files under content_dir; flows in flows_dir)."""
+
+    pass_ratio: float = Field(default=0.6, gt=0, le=1, description="share of quiz answers right to pass")
+    lessons_dir: str = "lessons"
+    rewards_file: str = "rewards.yaml"
+    resources_file: str = "resources.yaml"
+
+
+class DocumentPolicy(_Model):
+    """Files candidates send for document tasks."""
+
+    storage_dir: str = "data/files"  # relative to config.yaml
+    max_mb: float = Field(default=10, gt=0, le=20, description="Telegram lets bots download up to 20 MB")
+    types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"])
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -224,6 +241,9 @@ class FileConfig(_Model):
     nudges: NudgePolicy = NudgePolicy()
     sender: SenderPolicy = SenderPolicy()
     faq: FaqPolicy = FaqPolicy()
+    learning: LearningPolicy = LearningPolicy()
+    documents: DocumentPolicy = DocumentPolicy()
+    flows_dir: str = "flows"
     content_dir: str = "content"
     stages: list[Stage]
     departments: list[Department]
@@ -300,6 +320,14 @@ class Settings:
     def bot_token(self) -> str | None:
         token = self.env.telegram_bot_token
         return token.get_secret_value() if token else None
+
+    @property
+    def flows_dir(self) -> Path:
+        return (self.base_dir / self.file.flows_dir).resolve()
+
+    @property
+    def storage_dir(self) -> Path:
+        return (self.base_dir / self.file.documents.storage_dir).resolve()
 
     def content_path(self, relative: str) -> Path:
         """A content file named in config.yaml, relative to content_dir."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import mimetypes
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
 from itertools import count
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -77,6 +81,8 @@ class Shell:
         base = {"user_id": self.user_id, "chat_id": self.user_id, "update_id": None,
                 "language_code": self.language_code}
         stripped = line.strip()
+        if stripped.startswith("/file "):
+            return self._file_event(stripped[6:].strip(), base)
         if stripped == "0" and self.contact_label:
             phone = self.share_phone or self.read(self.engine.ctx.texts.get(self._locale(), "shell_phone_prompt"))
             return Event(kind="contact", contact_phone=phone.strip(), contact_user_id=self.user_id, **base)  # type: ignore[arg-type]
@@ -84,6 +90,22 @@ class Shell:
             data = self.buttons[int(stripped) - 1].data
             return Event(kind="button", payload=data, callback_id=f"shell-{next(self._update_ids)}", **base)  # type: ignore[arg-type]
         return Event.parse_text(line, **base)
+
+    def _file_event(self, name: str, base: Mapping[str, object]) -> Event:
+        """`/file PATH` sends a photo or document, as a phone would: a copy goes to the storage folder."""
+        source = Path(name).expanduser()
+        mime = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+        kind = "photo" if mime in ("image/jpeg", "image/png") else "document"
+        stored = None
+        if source.is_file():
+            incoming = self.engine.ctx.settings.storage_dir / "incoming"
+            incoming.mkdir(parents=True, exist_ok=True)
+            target = incoming / f"{uuid.uuid4().hex}.part"
+            shutil.copyfile(source, target)
+            stored = str(target)
+        return Event(kind="file", file_kind=kind, file_id=None, file_name=source.name, mime_type=mime,
+                     file_size=source.stat().st_size if source.is_file() else None, file_path=stored,
+                     **base)  # type: ignore[arg-type]
 
     def show(self, effect: Effect) -> None:
         if isinstance(effect, AnswerButton):
@@ -94,7 +116,11 @@ class Shell:
         prefix = "" if mine else f"  ── → chat {effect.chat_id} ──\n"
         if isinstance(effect, SendMedia):
             caption = f"\n{effect.caption}" if effect.caption else ""
-            self.write(f"{prefix}[{effect.kind}: {effect.path}]{caption}\n")
+            lines = [f"{prefix}[{effect.kind}: {effect.path}]{caption}"]
+            if mine and effect.buttons:
+                self.buttons = [b for row in effect.buttons for b in row]
+                lines.append("   ".join(f"[{i}] {b.text}" for i, b in enumerate(self.buttons, start=1)))
+            self.write("\n".join(lines) + "\n")
             return
         assert isinstance(effect, Say)
         lines = [prefix + effect.text]

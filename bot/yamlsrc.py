@@ -99,15 +99,25 @@ def load_file(path: Path | str) -> SourceDoc:
     return load_text(p.read_text(encoding="utf-8"), str(p))
 
 
+_BLOCK_START = re.compile(r":\s*[|>][-+]?\d*\s*(#.*)?$")
 _PLAIN_WITH_HASH = re.compile(r"^(\s*(?:- )?[\w.-]+:\s+|\s*- )(?![\"'|>])(.*?)\s#")
 
 
 def comment_traps(path: Path | str) -> list[Problem]:
     """Lines where an unquoted text contains " #": YAML reads the rest of the line as a comment and drops it
-    silently ("问题 #12" would lose everything from the #)."""
+    silently ("问题 #12" would lose everything from the #). Block scalars (| and >) are text, and are skipped."""
     problems = []
+    block_indent: int | None = None  # inside a block scalar: lines indented deeper than this
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None:
+            if not line.strip() or indent > block_indent:
+                continue
+            block_indent = None
         if line.lstrip().startswith("#"):
+            continue
+        if _BLOCK_START.search(line):
+            block_indent = indent
             continue
         m = _PLAIN_WITH_HASH.match(line)
         if m and m.group(2).strip():

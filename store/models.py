@@ -161,3 +161,104 @@ class RiskSignal(SQLModel, table=True):
     kind: str = Field(max_length=32, description="withdrawal_intent")
     at: datetime = Field(index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class FlowSession(SQLModel, table=True):
+    """Where a candidate is in a conversation flow (or a lesson, which runs as a flow), so a restart resumes it.
+
+    One active or paused session per candidate and flow; ``stack`` holds the flows that `call`ed this one."""
+
+    __table_args__ = (UniqueConstraint("candidate_id", "flow_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    flow_id: str = Field(max_length=64, description="a flow id, or lesson:<id> / quiz:<id>")
+    step_id: str = Field(max_length=48)
+    status: str = Field(max_length=12, index=True, description="active | paused | done")
+    vars: str = Field(default="{}", sa_column=Column(Text, nullable=False), description="JSON")
+    stack: str = Field(default="[]", sa_column=Column(Text, nullable=False), description="JSON [[flow, step]]")
+    version: int = Field(default=0, description="bumped on every move; a stale button is recognised")
+    started_at: datetime
+    updated_at: datetime
+
+
+class LessonProgress(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("candidate_id", "lesson_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    lesson_id: str = Field(max_length=48)
+    attempts: int = 0
+    best_correct: int = 0
+    questions: int = 0
+    passed_at: datetime | None = None
+    updated_at: datetime
+
+
+class PointsEntry(SQLModel, table=True):
+    """The points ledger: append-only. ``ref`` makes an award happen once (lesson:safety_rules)."""
+
+    __table_args__ = (UniqueConstraint("candidate_id", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    delta: int
+    reason: str = Field(max_length=32, description="lesson | flow | redemption | hr")
+    ref: str = Field(max_length=96)
+    at: datetime = Field(index=True)
+
+
+class PointsBalance(SQLModel, table=True):
+    """The ledger's sum per candidate, changed in the same transaction as each ledger row; a conditional UPDATE
+    on it is what keeps two taps at once from spending the same points twice."""
+
+    candidate_id: int = Field(foreign_key="candidate.id", primary_key=True)
+    balance: int = 0
+
+
+class RewardStock(SQLModel, table=True):
+    """How many of each reward (content/rewards.yaml) have been redeemed; stock itself is in the file."""
+
+    reward_id: str = Field(primary_key=True, max_length=48)
+    redeemed: int = 0
+
+
+class Redemption(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    reward_id: str = Field(max_length=48)
+    cost: int
+    status: str = Field(max_length=12, index=True, description="requested | delivered")
+    created_at: datetime
+    delivered_at: datetime | None = None
+    delivered_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class CandidateProfile(SQLModel, table=True):
+    """The personal information centre. The ID number is encrypted (HRBOT_SECRET_KEY) and never logged."""
+
+    candidate_id: int = Field(foreign_key="candidate.id", primary_key=True)
+    legal_name: str | None = Field(default=None, max_length=60)
+    id_number_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    education: str | None = Field(default=None, max_length=32)
+    emergency_name: str | None = Field(default=None, max_length=60)
+    emergency_phone: str | None = Field(default=None, max_length=20)
+    updated_at: datetime
+
+
+class DocumentUpload(SQLModel, table=True):
+    """A file a candidate sent for a document task, and HR's verdict."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    task_id: str | None = Field(default=None, max_length=48, description="None until the candidate says which")
+    kind: str = Field(max_length=12, description="photo | document")
+    telegram_file_id: str | None = Field(default=None, max_length=255)
+    stored_path: str = Field(max_length=500, description="relative to the storage folder")
+    mime_type: str | None = Field(default=None, max_length=100)
+    size: int = 0
+    status: str = Field(max_length=12, index=True, description="new | submitted | approved | rejected")
+    reason: str | None = Field(default=None, max_length=300)
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

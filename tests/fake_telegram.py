@@ -67,12 +67,14 @@ class FakeTelegram:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_message: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> FakeTelegram:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -142,6 +144,15 @@ class FakeTelegram:
         self.ok_counts[method] += 1
         self._new_message.set()
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        self.calls.append(Call("download", {"file_id": file_id}, time.monotonic(), True))
+        return web.Response(body=self.files[file_id])
 
     @staticmethod
     def _error(err: ApiError) -> web.Response:
@@ -279,6 +290,16 @@ class FakeTelegram:
     def _m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._media(p, "document")
 
+    def _m_getFile(self, p: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(p.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        if size > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": file_id + "u", "file_size": size,
+                "file_path": f"documents/{file_id}"}
+
     def _m_answerCallbackQuery(self, p: dict[str, Any]) -> bool:
         if not p.get("callback_query_id"):
             raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
@@ -373,6 +394,23 @@ class FakeUser:
         contact = {"phone_number": phone, "first_name": self.first_name,
                    "user_id": self.id if owner_id is None else owner_id}
         return await self._exchange({"message": self._msg(contact=contact)}, expect)
+
+    async def send_photo(self, content: bytes, expect: int = 1) -> list[dict[str, Any]]:
+        file_id = f"up-photo-{next(self.server._message_ids)}"
+        self.server.files[file_id] = content
+        sizes = [{"file_id": file_id + "-small", "file_unique_id": file_id + "s", "width": 90, "height": 90,
+                  "file_size": 1000},
+                 {"file_id": file_id, "file_unique_id": file_id + "u", "width": 1280, "height": 960,
+                  "file_size": len(content)}]
+        return await self._exchange({"message": self._msg(photo=sizes)}, expect)
+
+    async def send_document(self, content: bytes, name: str, mime: str, expect: int = 1,
+                            declared_size: int | None = None) -> list[dict[str, Any]]:
+        file_id = f"up-doc-{next(self.server._message_ids)}"
+        self.server.files[file_id] = content
+        doc = {"file_id": file_id, "file_unique_id": file_id + "u", "file_name": name, "mime_type": mime,
+               "file_size": declared_size if declared_size is not None else len(content)}
+        return await self._exchange({"message": self._msg(document=doc)}, expect)
 
     async def send_sticker(self, expect: int = 1) -> list[dict[str, Any]]:
         sticker = {"file_id": "stk", "file_unique_id": "stku", "type": "regular", "width": 512, "height": 512,

@@ -68,7 +68,7 @@ def test_good_rule(tmp_path: Path, settings: Settings, texts: Texts) -> None:
     ("{before_training: 10, at: \"10:00\"}", "{stage_entered: offer_sent, delay: soon}",
      "3:42: 'soon' is not a duration; write e.g. 1d, 12h or 30m"),
     ("{before_training: 10, at: \"10:00\"}", "{after_event: lesson_done}",
-     "3:15: unknown event 'lesson_done'; use one of: bound, stage_changed"),
+     "3:15: unknown event 'lesson_done'; did you mean 'lesson_completed'?"),
     ("{before_training: 10, at: \"10:00\"}", "{before_training: 10, task: id_copy}",
      "3:36: before_training takes at, not 'task'"),
     ("{stage: [waiting_training]}", "{stage: [waiting]}",

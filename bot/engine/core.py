@@ -72,8 +72,10 @@ class Turn:
                 ask_contact=ask_contact, remove_keyboard=remove_keyboard)
         )
 
-    def media(self, kind: str, path: str, caption: str | None = None) -> None:
-        self.effects.append(SendMedia(chat_id=self.event.chat_id, kind=kind, path=path, caption=caption))
+    def media(self, kind: str, path: str, caption: str | None = None, *, chat_id: int | None = None,
+              buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        self.effects.append(SendMedia(chat_id=self.event.chat_id if chat_id is None else chat_id, kind=kind,
+                                      path=path, caption=caption, buttons=buttons))
 
 
 Handler = Callable[[Turn], None]
@@ -103,6 +105,9 @@ class Router:
         self.menu: list[MenuEntry] = []
         self.contact_handler: Handler | None = None
         self.text_handler: Handler | None = None
+        self.file_handler: Handler | None = None
+        # Consulted before routing; one that returns True has handled the event (a flow waiting for input).
+        self.interceptors: list[Callable[[Turn], bool]] = []
 
     def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None) -> None:
         if name in self.commands:
@@ -198,6 +203,9 @@ class Engine:
         ev = turn.event
         if ev.chat_type != "private":
             return  # groups are for people; the cohort-group capability will claim what it needs
+        for intercept in self.router.interceptors:
+            if intercept(turn):
+                return
         if ev.kind == "command":
             cmd = self.router.commands.get(ev.command or "")
             if cmd is None:
@@ -216,6 +224,8 @@ class Engine:
             self.router.contact_handler(turn)
         elif ev.kind == "text" and self.router.text_handler:
             self.router.text_handler(turn)
+        elif ev.kind == "file" and self.router.file_handler:
+            self.router.file_handler(turn)
         elif ev.unsupported == "edited":
             turn.say(turn.t("edited_message"), buttons=self._menu_for(turn))
         else:

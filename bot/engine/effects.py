@@ -28,8 +28,9 @@ class Say:
 class SendMedia:
     chat_id: int
     kind: str  # photo | video | document
-    path: str  # a local file under content/
+    path: str  # a local file (content/, or a stored upload)
     caption: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Event:
-    """One thing a person did. ``kind`` is one of: command, text, button, contact, unsupported."""
+    """One thing a person did. ``kind`` is one of: command, text, button, contact, file, unsupported."""
 
     kind: str
     user_id: int
@@ -24,6 +24,14 @@ class Event:
     chat_type: str = "private"
     unsupported: str | None = None  # sticker, voice, photo, edited ... (what we could not take)
     reply_to_text: str | None = None  # text of the bot message this one replies to (HR answering a ticket)
+    # kind == "file": a photo or a document. The adapter has already copied it to file_path (None when it was
+    # not downloaded: too large, or a type we do not take).
+    file_kind: str | None = None  # photo | document
+    file_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    file_path: str | None = None
 
     @staticmethod
     def parse_text(text: str, **kw: object) -> Event:

@@ -14,6 +14,7 @@ from bot.faq.catalog import FaqEntry
 from bot.faq.pending import propose
 from bot.faq.runtime import FaqRuntime
 from bot.logsafe import log_failure
+from bot.profile.idnumber import mask_id_numbers_in
 from store.models import Candidate, FaqQuery, Ticket
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class FaqHandlers:
         if service.over_rate_limit(turn.session, cand.id, now, policy.rate_limit.count, policy.rate_limit.seconds):
             turn.say(turn.t("faq_rate_limited"))
             return
-        text = (ev.text or "").strip()[:1000]
+        text = mask_id_numbers_in((ev.text or "").strip()[:1000])  # stored: never keep an ID number
         match, quits = self.runtime.match(text)
         if quits:
             self._withdrawal(turn, cand, text)

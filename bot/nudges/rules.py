@@ -16,7 +16,7 @@ from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, load_file, s
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # Domain events a rule can follow with after_event; capabilities add theirs as they log them.
-EVENTS = ["bound", "stage_changed"]
+EVENTS = ["bound", "stage_changed", "lesson_completed"]
 TRIGGERS = {
     # kind: (allowed extra keys, default valid_for)
     "stage_entered": ({"delay", "at"}, timedelta(days=3)),

@@ -7,7 +7,9 @@ engine's database work runs in a worker thread so the event loop keeps answering
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,14 @@ def update_to_event(update: Update) -> Event | None:
                                 chat_id=msg.chat.id, language_code=msg.from_user.language_code,
                                 chat_type=msg.chat.type,
                                 reply_to_text=replied.text if replied is not None and replied.text else None)
+    if msg.photo:
+        biggest = msg.photo[-1]
+        return _base(update, msg, kind="file", file_kind="photo", file_id=biggest.file_id, mime_type="image/jpeg",
+                     file_size=biggest.file_size)
+    if msg.document is not None:
+        d = msg.document
+        return _base(update, msg, kind="file", file_kind="document", file_id=d.file_id, file_name=d.file_name,
+                     mime_type=d.mime_type, file_size=d.file_size)
     what = next((name for name in UNSUPPORTED if getattr(msg, name, None)), "other")
     return _base(update, msg, kind="unsupported", unsupported=what)
 
@@ -145,12 +155,34 @@ class TelegramAdapter:
         event = update_to_event(update)
         if event is None:
             return
+        if event.kind == "file":
+            event = await self._download(event)
         loop = asyncio.get_running_loop()
         effects = await loop.run_in_executor(self._db_pool, self.engine.handle, event)
         for effect in effects:
             await self.perform(effect)
         if event.kind == "command" and event.command == "start" and self.engine.ctx.settings.is_hr(event.user_id):
             await self.register_commands()
+
+    async def _download(self, event: Event) -> Event:
+        """Copy a file a person sent into the storage folder (incoming/) before the engine sees it, if it is a
+        type and size the bot takes; the engine says what is wrong otherwise."""
+        policy = self.engine.ctx.settings.file.documents
+        if event.mime_type not in policy.types or not event.file_id or \
+                (event.file_size or 0) > policy.max_mb * 1024 * 1024:
+            return event
+        incoming = self.engine.ctx.settings.storage_dir / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        target = incoming / f"{uuid.uuid4().hex}.part"
+        try:
+            tg_file = await self.application.bot.get_file(event.file_id)
+            await tg_file.download_to_drive(target)
+        except (TelegramError, OSError) as exc:
+            log.warning("could not download a file from chat %s: %s", event.chat_id, type(exc).__name__)
+            target.unlink(missing_ok=True)
+            return event
+        size = target.stat().st_size
+        return dataclasses.replace(event, file_path=str(target), file_size=size)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -181,16 +213,18 @@ class TelegramAdapter:
         except BadRequest as exc:
             log.warning("Telegram refused a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
                         exc.message)
-        except (NetworkError, TelegramError) as exc:
+        except (NetworkError, TelegramError, OSError) as exc:  # OSError: a stored file has gone missing
             log.warning("could not deliver a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
                         type(exc).__name__)
 
     @staticmethod
-    def _markup(effect: Say) -> Any:
+    def _markup(effect: Say | SendMedia) -> Any:
         if effect.buttons:
             return InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in effect.buttons]
             )
+        if isinstance(effect, SendMedia):
+            return None
         if effect.ask_contact:
             return ReplyKeyboardMarkup([[KeyboardButton(effect.ask_contact, request_contact=True)]],
                                        resize_keyboard=True, one_time_keyboard=True)
@@ -201,12 +235,13 @@ class TelegramAdapter:
     async def _send_media(self, effect: SendMedia) -> None:
         bot = self.application.bot
         send = {"photo": bot.send_photo, "video": bot.send_video, "document": bot.send_document}[effect.kind]
+        markup = self._markup(effect)
         cached = self._file_ids.get(effect.path)
         if cached:
-            await send(effect.chat_id, cached, caption=effect.caption)
+            await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup)
             return
         with Path(effect.path).open("rb") as f:
-            message = await send(effect.chat_id, f, caption=effect.caption)
+            message = await send(effect.chat_id, f, caption=effect.caption, reply_markup=markup)
         file_id = _file_id(message, effect.kind)
         if file_id:
             self._file_ids[effect.path] = file_id

@@ -1,0 +1,191 @@
+"""A candidate sends a file; says which task it is for; HR gets it with approve / reject buttons."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.engine.core import Engine, Router, Turn
+from bot.engine.effects import Button
+from bot.status.service import local_today, task_lines
+from store.models import Candidate, CandidateTask, DocumentUpload
+
+MIME_NAMES = {"image/jpeg": "JPG", "image/png": "PNG", "application/pdf": "PDF", "image/heic": "HEIC",
+              "image/webp": "WEBP"}
+
+
+def set_task_status(session: Session, candidate_id: int, task_id: str, status: str, now: datetime) -> None:
+    row = session.exec(select(CandidateTask).where(CandidateTask.candidate_id == candidate_id,
+                                                   CandidateTask.task_id == task_id)).first()
+    row = row or CandidateTask(candidate_id=candidate_id, task_id=task_id, updated_at=now)
+    row.status, row.updated_at = status, now
+    session.add(row)
+
+
+class DocumentHandlers:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def register(self, router: Router) -> None:
+        router.file_handler = self.on_file
+        router.button("doc", self.pick_task, audience="candidate")
+        router.button("docok", self.approve, audience="hr")
+        router.button("docno", self.ask_reason, audience="hr")
+        router.button("docr", self.reject, audience="hr")
+        router.command("docs", self.pending, audience="hr", menu_key="cmd_docs")
+
+    def _limits(self, turn: Turn) -> dict[str, object]:
+        policy = turn.ctx.settings.file.documents
+        return {"types": "/".join(MIME_NAMES.get(t, t) for t in policy.types), "max_mb": f"{policy.max_mb:g}"}
+
+    def on_file(self, turn: Turn) -> None:
+        ev = turn.event
+        cand = turn.candidate
+        if cand is None or cand.id is None:
+            turn.say(turn.t("not_bound"), ask_contact=turn.t("share_phone_button"))
+            return
+        settings = turn.ctx.settings
+        policy = settings.file.documents
+        mime = ev.mime_type or ("image/jpeg" if ev.file_kind == "photo" else None)
+        refusal = "doc_bad_type" if mime not in policy.types else \
+            "doc_too_large" if ev.file_size is not None and ev.file_size > policy.max_mb * 1024 * 1024 else None
+        if refusal:
+            if ev.file_path:
+                Path(ev.file_path).unlink(missing_ok=True)  # nothing is kept of a file we do not take
+            turn.say(turn.t(refusal, **self._limits(turn)))
+            return
+        assert mime is not None
+        if not ev.file_path or not Path(ev.file_path).is_file():
+            turn.say(turn.t("doc_not_received"))
+            return
+        today = local_today(settings, turn.ctx.clock.now())
+        open_tasks = [t for t in task_lines(settings, turn.ctx.texts, turn.session, cand, today, turn.locale)
+                      if t.status in ("open", "rejected") and settings.tasks[t.id].document]
+        if not open_tasks:
+            Path(ev.file_path).unlink(missing_ok=True)
+            turn.say(turn.t("doc_no_tasks"), buttons=self.engine.main_menu(turn.locale))
+            return
+        stored = self._keep(settings.storage_dir, cand.id, Path(ev.file_path), mime)
+        upload = DocumentUpload(candidate_id=cand.id, kind=ev.file_kind or "document", telegram_file_id=ev.file_id,
+                                stored_path=stored, mime_type=mime, size=ev.file_size or 0, status="new",
+                                created_at=turn.ctx.clock.now())
+        turn.session.add(upload)
+        turn.session.flush()
+        turn.say(turn.t("doc_which_task"),
+                 buttons=tuple((Button(t.title, f"doc:{upload.id}:{t.id}"),) for t in open_tasks))
+
+    @staticmethod
+    def _keep(storage: Path, candidate_id: int, incoming: Path, mime: str) -> str:
+        """Move the downloaded file to <storage>/<candidate>/<random>.<ext>; return the path under storage."""
+        ext = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}.get(mime, incoming.suffix)
+        folder = storage / str(candidate_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{uuid.uuid4().hex}{ext}"
+        shutil.move(str(incoming), target)
+        return str(target.relative_to(storage))
+
+    def pick_task(self, turn: Turn) -> None:
+        cand = turn.candidate
+        assert cand is not None and cand.id is not None
+        parts = (turn.event.payload or "").split(":")
+        upload = turn.session.get(DocumentUpload, int(parts[1])) if len(parts) == 3 and parts[1].isdigit() else None
+        task = turn.ctx.settings.tasks.get(parts[2]) if len(parts) == 3 else None
+        if upload is None or upload.candidate_id != cand.id or upload.status != "new" or task is None \
+                or not task.document:
+            turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
+            return
+        now = turn.ctx.clock.now()
+        upload.task_id, upload.status = task.id, "submitted"
+        turn.session.add(upload)
+        set_task_status(turn.session, cand.id, task.id, "submitted", now)
+        turn.say(turn.t("doc_submitted", task=task.title[turn.locale]), buttons=self.engine.main_menu(turn.locale))
+        for admin in sorted(turn.ctx.settings.hr_admins):
+            self._show_to_hr(turn, upload, cand, admin, turn.ctx.settings.default_locale)
+
+    @staticmethod
+    def _show_to_hr(turn: Turn, upload: DocumentUpload, cand: Candidate, chat_id: int, loc: str) -> None:
+        """The file itself, with who sent it for what, and the approve / send back buttons."""
+        settings = turn.ctx.settings
+        task = settings.tasks[upload.task_id or ""]
+        caption = turn.ctx.texts.get(loc, "doc_hr_caption", number=upload.id, name=cand.name, candidate_id=cand.id,
+                                     task=task.title[loc])
+        buttons = ((Button(turn.ctx.texts.get(loc, "doc_approve_button"), f"docok:{upload.id}"),
+                    Button(turn.ctx.texts.get(loc, "doc_reject_button"), f"docno:{upload.id}")),)
+        kind = "photo" if upload.mime_type in ("image/jpeg", "image/png") else "document"
+        turn.media(kind, str(settings.storage_dir / upload.stored_path), caption, chat_id=chat_id, buttons=buttons)
+
+    def pending(self, turn: Turn) -> None:
+        """/docs: documents waiting for a decision, oldest first (ten at a time)."""
+        rows = turn.session.exec(
+            select(DocumentUpload, Candidate).join(Candidate, col(Candidate.id) == DocumentUpload.candidate_id)
+            .where(DocumentUpload.status == "submitted").order_by(col(DocumentUpload.created_at)).limit(10)).all()
+        if not rows:
+            turn.say(turn.t("doc_hr_none_pending"))
+            return
+        turn.say(turn.t("doc_hr_pending", count=len(rows)))
+        for upload, cand in rows:
+            self._show_to_hr(turn, upload, cand, turn.event.chat_id, turn.locale)
+
+    def _upload_for_hr(self, turn: Turn) -> tuple[DocumentUpload, Candidate] | None:
+        parts = (turn.event.payload or "").split(":")
+        upload = turn.session.get(DocumentUpload, int(parts[1])) if len(parts) >= 2 and parts[1].isdigit() else None
+        cand = turn.session.get(Candidate, upload.candidate_id) if upload else None
+        if upload is None or cand is None:
+            turn.say(turn.t("button_expired"))
+            return None
+        if upload.status != "submitted":
+            turn.say(turn.t("doc_already_decided", number=upload.id, status=turn.t(f"doc_status_{upload.status}")))
+            return None
+        return upload, cand
+
+    def approve(self, turn: Turn) -> None:
+        found = self._upload_for_hr(turn)
+        if found is None:
+            return
+        upload, cand = found
+        now = turn.ctx.clock.now()
+        upload.status, upload.decided_at, upload.decided_by = "approved", now, turn.event.user_id
+        turn.session.add(upload)
+        assert cand.id is not None and upload.task_id is not None
+        set_task_status(turn.session, cand.id, upload.task_id, "done", now)
+        task = turn.ctx.settings.tasks[upload.task_id]
+        turn.say(turn.t("doc_hr_approved", number=upload.id, name=cand.name, task=task.title[turn.locale]))
+        if cand.telegram_chat_id is not None:
+            loc = cand.language or turn.ctx.settings.default_locale
+            turn.say(turn.ctx.texts.get(loc, "doc_approved", task=task.title[loc]), chat_id=cand.telegram_chat_id)
+
+    def ask_reason(self, turn: Turn) -> None:
+        found = self._upload_for_hr(turn)
+        if found is None:
+            return
+        upload, _ = found
+        reasons = turn.ctx.texts.raw(turn.locale, "doc_reject_reasons")
+        turn.say(turn.t("doc_reject_which"),
+                 buttons=tuple((Button(r, f"docr:{upload.id}:{i}"),) for i, r in enumerate(reasons)))
+
+    def reject(self, turn: Turn) -> None:
+        found = self._upload_for_hr(turn)
+        if found is None:
+            return
+        upload, cand = found
+        parts = (turn.event.payload or "").split(":")
+        reasons_hr = turn.ctx.texts.raw(turn.locale, "doc_reject_reasons")
+        index = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() and int(parts[2]) < len(reasons_hr) else 0
+        loc = cand.language or turn.ctx.settings.default_locale
+        reason = turn.ctx.texts.raw(loc, "doc_reject_reasons")[index]
+        now = turn.ctx.clock.now()
+        upload.status, upload.reason = "rejected", reasons_hr[index]
+        upload.decided_at, upload.decided_by = now, turn.event.user_id
+        turn.session.add(upload)
+        assert cand.id is not None and upload.task_id is not None
+        set_task_status(turn.session, cand.id, upload.task_id, "rejected", now)
+        task = turn.ctx.settings.tasks[upload.task_id]
+        turn.say(turn.t("doc_hr_rejected", number=upload.id, name=cand.name, task=task.title[turn.locale],
+                        reason=reasons_hr[index]))
+        if cand.telegram_chat_id is not None:
+            turn.say(turn.ctx.texts.get(loc, "doc_rejected", task=task.title[loc], reason=reason,
+                                        **self._limits(turn)), chat_id=cand.telegram_chat_id)

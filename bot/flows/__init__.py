@@ -1,0 +1,1 @@
+"""Conversation flows as data (flows/*.yaml), lessons and quizzes (content/lessons/), rewards and resources."""

@@ -1,0 +1,40 @@
+"""Flows in chat: the `f:` buttons, /cancel, and catching the answers a waiting flow expects."""
+
+from __future__ import annotations
+
+from bot.engine.core import Router, Turn
+from bot.flows.runner import FlowRunner
+
+
+class FlowHandlers:
+    def __init__(self, runner: FlowRunner):
+        self.runner = runner
+
+    def register(self, router: Router) -> None:
+        router.button("f", self.runner.on_button, audience="candidate")
+        router.command("cancel", self.cancel, audience="candidate", menu_key="cmd_cancel")
+        router.interceptors.append(self.intercept)
+
+    def intercept(self, turn: Turn) -> bool:
+        """A flow waiting for an answer gets the candidate's text or file; a command or another menu's button
+        means they left it (it stays paused and resumes when they come back)."""
+        if turn.candidate is None:
+            return False
+        ev = turn.event
+        if ev.kind == "command" or (ev.kind == "button" and not (ev.payload or "").startswith("f:")):
+            self.runner.pause(turn)
+            return False
+        if ev.kind not in ("text", "file"):
+            return False
+        row = self.runner.active(turn)
+        if row is None:
+            return False
+        if ev.kind == "text":
+            self.runner.on_text(turn, row)
+        else:
+            self.runner.on_file(turn, row)
+        return True
+
+    def cancel(self, turn: Turn) -> None:
+        # The interceptor has paused it already (any command leaves a flow); say so.
+        turn.say(turn.t("flow_cancelled"), buttons=self.runner.main_menu(turn.locale))

@@ -1,0 +1,516 @@
+"""Runs flows for a candidate: one step after another until a step waits for them, state in the database.
+
+A session row remembers the flow, the step waiting for an answer, the flow's variables and the flows that
+`call`ed this one. Each move bumps a version that travels in the buttons, so a tap on an old message is
+recognised. Lessons and quizzes run as flows generated from content/lessons/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.engine.core import Turn
+from bot.engine.effects import Button
+from bot.flows.loader import BUTTON_DATA, env
+from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
+from bot.learning import points as ledger
+from bot.phones import normalize_phone
+from bot.profile.idnumber import Sealer, valid_resident_id
+from bot.profile.service import ProfileError, profile_view, save_field
+from bot.status.service import status_view
+from store.models import CandidateTask, FlowSession, Interaction, LessonProgress
+
+log = logging.getLogger(__name__)
+MAX_AUTO_STEPS = 50  # steps run in one turn without waiting: a guard against a goto loop
+OPTION_MARKS = "ABCD"
+
+
+def lesson_flow(lesson: Lesson, with_parts: bool) -> Flow:
+    """A lesson as a flow: its parts (each waits for "next"), then its quiz, then the result."""
+    steps: list[Step] = []
+    if with_parts:
+        for i, part in enumerate(lesson.parts):
+            steps.append(Step(f"part_{i}", "say", wait=True, text=part.text, image=part.image,
+                              args={"video": part.video, "link": part.link, "caption": part.caption}))
+    for i, q in enumerate(lesson.quiz):
+        steps.append(Step(f"q_{i}", "question", question=q, index=i))
+    steps.append(Step("result", "result", target=lesson.id))
+    prefix = "lesson" if with_parts else "quiz"
+    return Flow(f"{prefix}:{lesson.id}", lesson.title, steps, lesson.file, lesson=lesson.id)
+
+
+@dataclass
+class _Run:
+    """The state of one turn's work on a session."""
+
+    turn: Turn
+    row: FlowSession
+    vars: dict[str, Any]
+    stack: list[list[str]]
+    context: dict[str, Any] | None = None
+    said_resume: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FlowRunner:
+    def __init__(self, library: Library, sealer: Sealer | None,
+                 main_menu: Callable[[str], tuple[tuple[Button, ...], ...]]):
+        self.library = library
+        self.main_menu = main_menu
+        self.sealer = sealer
+        self.flows: dict[str, Flow] = dict(library.flows)
+        for lesson in library.lessons.values():
+            for with_parts in (True, False):
+                f = lesson_flow(lesson, with_parts)
+                self.flows[f.id] = f
+        self.env = env()
+        self._compiled: dict[str, Any] = {}
+
+    # -- entry points -------------------------------------------------------------------------------------------
+    def active(self, turn: Turn) -> FlowSession | None:
+        assert turn.candidate is not None
+        return turn.session.exec(select(FlowSession).where(FlowSession.candidate_id == turn.candidate.id,
+                                                           FlowSession.status == "active")).first()
+
+    def pause(self, turn: Turn) -> int:
+        """Leave whatever flow is active (a command or menu tap): it can be resumed later."""
+        assert turn.candidate is not None
+        done = turn.session.execute(
+            update(FlowSession).where(col(FlowSession.candidate_id) == turn.candidate.id,
+                                      col(FlowSession.status) == "active").values(status="paused"))
+        return int(done.rowcount)  # type: ignore[attr-defined]
+
+    def start(self, turn: Turn, flow_id: str, step_id: str | None = None, only: bool = False,
+              fresh: bool = False) -> None:
+        """Start a flow, or resume it where the candidate left it. ``only``: run just ``step_id`` (editing one
+        profile field), then stop. ``fresh``: start over even if a paused session exists."""
+        assert turn.candidate is not None and turn.candidate.id is not None
+        flow = self.flows[flow_id]
+        self.pause(turn)
+        row = turn.session.exec(select(FlowSession).where(FlowSession.candidate_id == turn.candidate.id,
+                                                          FlowSession.flow_id == flow_id)).first()
+        now = turn.ctx.clock.now()
+        resume = row is not None and row.status == "paused" and not fresh and step_id is None
+        if row is None:
+            row = FlowSession(candidate_id=turn.candidate.id, flow_id=flow_id, step_id="", status="active",
+                              started_at=now, updated_at=now)
+        row.status = "active"
+        if resume:
+            run = _Run(turn, row, json.loads(row.vars), json.loads(row.stack))
+            if row.step_id in self.flows.get(row.flow_id, flow).by_id:
+                turn.say(turn.t("flow_resumed", title=self._flow_title(row.flow_id, turn.locale)))
+                self._present(run, self.flows[row.flow_id], self.flows[row.flow_id].by_id[row.step_id])
+                self._save(run)
+                return
+        first = step_id or flow.steps[0].id
+        row.flow_id, row.started_at = flow_id, now
+        run = _Run(turn, row, {"_only": first} if only else {}, [])
+        self._go(run, flow, first)
+
+    def on_text(self, turn: Turn, row: FlowSession) -> None:
+        run = self._load(turn, row)
+        if run is None:
+            return
+        flow, step = run.extra["flow"], run.extra["step"]
+        text = (turn.event.text or "").strip()
+        if step.kind == "ask" and not step.choices:
+            value, error = self._validate(step, text)
+            if error:
+                turn.say(self._l10n(run, step.retry) if step.retry else turn.t(error))
+                self._present(run, flow, step)
+                self._save(run)
+                return
+            if not self._store(run, step, value):
+                return
+            self._advance(run, flow, step)
+            return
+        # A button is expected: say so and show the buttons again.
+        turn.say(turn.t("flow_use_buttons"))
+        self._present(run, flow, step)
+        self._save(run)
+
+    def on_file(self, turn: Turn, row: FlowSession) -> None:
+        run = self._load(turn, row)
+        if run is None:
+            return
+        turn.say(turn.t("flow_file_not_expected"))
+        self._present(run, run.extra["flow"], run.extra["step"])
+        self._save(run)
+
+    def on_button(self, turn: Turn) -> None:
+        assert turn.candidate is not None
+        parts = (turn.event.payload or "").split(":")
+        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+            turn.say(turn.t("button_expired"))
+            return
+        row = turn.session.get(FlowSession, int(parts[1]))
+        if row is None or row.candidate_id != turn.candidate.id or row.status == "done":
+            turn.say(turn.t("flow_stale_button"))
+            return
+        if row.version != int(parts[2]):
+            turn.say(turn.t("flow_stale_button"))
+            if row.status == "active":
+                run = self._load(turn, row)
+                if run is not None:
+                    self._present(run, run.extra["flow"], run.extra["step"])
+                    self._save(run)
+            return
+        if row.status == "paused":
+            self.pause(turn)
+            row.status = "active"
+        run = self._load(turn, row)
+        if run is None:
+            return
+        flow, step, choice = run.extra["flow"], run.extra["step"], parts[3]
+        if step.kind == "say":
+            self._advance(run, flow, step)
+        elif step.kind == "ask":
+            picked = next((c for c in step.choices if c.id == choice), None)
+            if picked is None:
+                self._present(run, flow, step)
+                self._save(run)
+                return
+            if not self._store(run, step, picked.id):
+                return
+            self._advance(run, flow, step, picked.goto)
+        elif step.kind == "question":
+            self._answer_question(run, flow, step, choice)
+
+    # -- running ------------------------------------------------------------------------------------------------
+    def _load(self, turn: Turn, row: FlowSession) -> _Run | None:
+        """The session's flow and step; a step that vanished in an edit restarts the flow with an apology."""
+        run = _Run(turn, row, json.loads(row.vars), json.loads(row.stack))
+        flow = self.flows.get(row.flow_id)
+        if flow is None or row.step_id not in flow.by_id:
+            log.warning("flow session %s: %s/%s no longer exists; restarting", row.id, row.flow_id, row.step_id)
+            turn.say(turn.t("flow_restarted"))
+            root = run.stack[0][0] if run.stack else row.flow_id
+            if root not in self.flows:
+                row.status = "done"
+                turn.session.add(row)
+                return None
+            run.stack, run.vars = [], {}
+            row.flow_id = root
+            self._go(run, self.flows[root], self.flows[root].steps[0].id)
+            return None
+        run.extra["flow"], run.extra["step"] = flow, flow.by_id[row.step_id]
+        return run
+
+    def _advance(self, run: _Run, flow: Flow, step: Step, goto: str | None = None) -> None:
+        only = run.vars.get("_only")
+        if only and only == step.id:
+            self._finish(run, flow, final=True, quiet=True)
+            run.turn.say(run.turn.t("flow_saved"), buttons=self._menu(run.turn))
+            return
+        self._go(run, flow, goto or flow.after(step))
+
+    def _go(self, run: _Run, flow: Flow, step_id: str | None) -> None:
+        turn = run.turn
+        for _ in range(MAX_AUTO_STEPS):
+            step = flow.by_id.get(step_id) if step_id else None
+            if step is None:  # fell off the end
+                parent = self._finish(run, flow)
+                if parent is None:
+                    return
+                flow, step_id = parent, run.extra.pop("resume_at")
+                continue
+            kind = step.kind
+            if kind in ("ask", "question") or (kind == "say" and step.wait):
+                run.row.flow_id, run.row.step_id = flow.id, step.id
+                self._present(run, flow, step)
+                self._save(run)
+                return
+            if kind == "say":
+                self._say(run, step)
+                step_id = flow.after(step)
+            elif kind in ("lesson", "quiz", "call"):
+                run.stack.append([flow.id, flow.after(step) or ""])
+                target = f"{kind}:{step.target}" if kind != "call" else str(step.target)
+                flow = self.flows[target]
+                step_id = flow.steps[0].id
+            elif kind == "branch":
+                step_id = self._branch(run, step)
+            elif kind == "do":
+                switched = self._action(run, flow, step)
+                if switched is not None:
+                    flow, step_id = switched, switched.steps[0].id
+                else:
+                    step_id = flow.after(step)
+            elif kind == "goto":
+                step_id = step.target
+            elif kind == "end":
+                if step.text:
+                    turn.say(self._l10n(run, step.text))
+                parent = self._finish(run, flow)
+                if parent is None:
+                    return
+                flow, step_id = parent, run.extra.pop("resume_at")
+            elif kind == "result":
+                self._result(run, step)
+                parent = self._finish(run, flow, quiet=True)
+                if parent is None:
+                    return
+                flow, step_id = parent, run.extra.pop("resume_at")
+        log.error("flow %s ran %d steps without waiting; stopped (a goto loop?)", flow.id, MAX_AUTO_STEPS)
+        turn.say(turn.t("error_generic"))
+        run.row.status = "done"
+        self._save(run)
+
+    def _finish(self, run: _Run, flow: Flow, final: bool = False, quiet: bool = False) -> Flow | None:
+        """The flow is over: back to the flow that called it, or the session is done."""
+        if run.stack and not final:
+            parent, resume_at = run.stack.pop()
+            run.extra["resume_at"] = resume_at or None
+            return self.flows[parent]
+        run.row.status = "done"
+        run.row.step_id = ""
+        self._save(run)
+        if not quiet:
+            run.turn.say(run.turn.t("flow_done"), buttons=self._menu(run.turn))
+        return None
+
+    # -- steps ----------------------------------------------------------------------------------------------
+    def _present(self, run: _Run, flow: Flow, step: Step) -> None:
+        turn = run.turn
+        if step.kind == "say":
+            self._say(run, step, buttons=((self._button(run, turn.t("flow_next_button"), "next"),),))
+        elif step.kind == "ask":
+            buttons = tuple((self._button(run, self._l10n(run, c.text), c.id),) for c in step.choices)
+            turn.say(self._l10n(run, step.text), buttons=buttons)
+        elif step.kind == "question":
+            q = step.question
+            assert q is not None
+            total = len([s for s in flow.steps if s.kind == "question"])
+            options = "\n".join(f"{OPTION_MARKS[i]}. {o[turn.locale]}" for i, o in enumerate(q.options))
+            turn.say(turn.t("quiz_question", number=step.index + 1, total=total, question=q.question[turn.locale],
+                            options=options),
+                     buttons=(tuple(self._button(run, OPTION_MARKS[i], str(i)) for i in range(len(q.options))),))
+
+    def _say(self, run: _Run, step: Step, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        turn = run.turn
+        content = turn.ctx.settings.content_dir
+        text = self._l10n(run, step.text) if step.text else None
+        video, link, caption = step.args.get("video"), step.args.get("link"), step.args.get("caption")
+        if step.image:
+            turn.media("photo", str(content / step.image), caption[turn.locale] if caption else None)
+        if video:
+            turn.media("video", str(content / video), caption[turn.locale] if caption else None)
+        if link:
+            text = (text + "\n" if text else "") + (caption[turn.locale] + " " if caption else "") + link
+        if text is None:
+            text = turn.t("flow_continue_prompt")
+        turn.say(text, buttons=buttons)
+
+    def _button(self, run: _Run, text: str, choice: str) -> Button:
+        """Button data names the session and the version it will have once this step is saved."""
+        if run.row.id is None:
+            run.turn.session.add(run.row)
+            run.turn.session.flush()
+        return Button(text, BUTTON_DATA.format(session=run.row.id, version=run.row.version + 1, choice=choice))
+
+    def _save(self, run: _Run) -> None:
+        row = run.row
+        row.vars = json.dumps(run.vars, ensure_ascii=False)
+        row.stack = json.dumps(run.stack)
+        row.version += 1
+        row.updated_at = run.turn.ctx.clock.now()
+        run.turn.session.add(row)
+
+    def _branch(self, run: _Run, step: Step) -> str | None:
+        ctx = self._context(run)
+        for expr, target in step.cases:
+            fn = self._compiled.get(expr)
+            if fn is None:
+                fn = self._compiled[expr] = self.env.compile_expression(expr)
+            if fn(**ctx):
+                return target
+        return step.otherwise
+
+    def _validate(self, step: Step, text: str) -> tuple[str, str | None]:
+        """(value to store, error text key or None)."""
+        kind = step.input_type
+        if not text:
+            return "", f"flow_invalid_{kind}"
+        if kind == "number":
+            if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
+                return "", "flow_invalid_number"
+        elif kind == "id_number":
+            if not valid_resident_id(text):
+                return "", "flow_invalid_id_number"
+        elif kind == "phone":
+            phone = normalize_phone(text, "CN")
+            if phone is None:
+                return "", "flow_invalid_phone"
+            text = phone
+        elif kind == "date":
+            m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+            try:
+                text = date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat() if m else ""
+            except ValueError:
+                text = ""
+            if not text:
+                return "", "flow_invalid_date"
+        if step.min_length is not None and len(text) < step.min_length:
+            return "", "flow_invalid_text"
+        if step.max_length is not None and len(text) > step.max_length:
+            return "", "flow_invalid_text"
+        if step.regex and not re.fullmatch(step.regex, text):
+            return "", "flow_invalid_text"
+        return text, None
+
+    def _store(self, run: _Run, step: Step, value: str) -> bool:
+        if not step.save_to:
+            return True
+        return self._set(run, step.save_to, value)
+
+    def _set(self, run: _Run, target: str, value: Any) -> bool:
+        turn = run.turn
+        scope, name = target.split(".", 1)
+        if scope == "vars":
+            run.vars[name] = value
+            return True
+        assert turn.candidate is not None and turn.candidate.id is not None
+        try:
+            save_field(turn.session, turn.candidate.id, name, str(value), self.sealer, turn.ctx.clock.now())
+        except ProfileError as err:
+            # No key to encrypt with: refuse to store it, tell the candidate, carry on without it.
+            log.warning("a sensitive profile field was not stored: HRBOT_SECRET_KEY is not set")
+            turn.say(turn.t(err.key))
+        run.context = None
+        return True
+
+    def _action(self, run: _Run, flow: Flow, step: Step) -> Flow | None:
+        turn = run.turn
+        cand = turn.candidate
+        assert cand is not None and cand.id is not None
+        now = turn.ctx.clock.now()
+        name, args = step.target, step.args
+        if name == "award_points":
+            ref = str(args.get("ref") or f"flow:{flow.id}:{step.id}")
+            if ledger.award(turn.session, cand.id, int(args["points"]), "flow", ref, now):
+                turn.say(turn.t("points_awarded", points=args["points"],
+                                balance=ledger.balance(turn.session, cand.id)))
+        elif name == "set_field":
+            self._set(run, str(args["field"]), args["value"])
+        elif name == "complete_task":
+            task = turn.session.exec(select(CandidateTask).where(CandidateTask.candidate_id == cand.id,
+                                                                 CandidateTask.task_id == args["task"])).first()
+            task = task or CandidateTask(candidate_id=cand.id, task_id=str(args["task"]), updated_at=now)
+            task.status, task.updated_at = "done", now
+            turn.session.add(task)
+        elif name == "notify_hr":
+            settings = turn.ctx.settings
+            text = self._l10n(run, args["text"], settings.default_locale)
+            for admin in sorted(settings.hr_admins):
+                turn.say(turn.ctx.texts.get(settings.default_locale, "flow_hr_notice", name=cand.name,
+                                            candidate_id=cand.id, text=text), chat_id=admin)
+        elif name == "start_flow":
+            run.stack = []
+            return self.flows[str(args["flow"])]
+        return None
+
+    def _answer_question(self, run: _Run, flow: Flow, step: Step, choice: str) -> None:
+        turn = run.turn
+        q: QuizQuestion | None = step.question
+        assert q is not None
+        if not choice.isdigit() or int(choice) >= len(q.options):
+            self._present(run, flow, step)
+            self._save(run)
+            return
+        picked = int(choice)
+        answers = run.vars.setdefault("_answers", {})
+        answers[str(step.index)] = picked
+        right = OPTION_MARKS[q.answer] + ". " + q.options[q.answer][turn.locale]
+        key = "quiz_right" if picked == q.answer else "quiz_wrong"
+        turn.say(turn.t(key, right=right, explanation=q.explanation[turn.locale]))
+        self._advance(run, flow, step)
+
+    def _result(self, run: _Run, step: Step) -> None:
+        turn = run.turn
+        cand = turn.candidate
+        assert cand is not None and cand.id is not None and step.target
+        lesson = self.library.lessons[step.target]
+        answers = run.vars.get("_answers", {})
+        correct = sum(1 for i, q in enumerate(lesson.quiz) if answers.get(str(i)) == q.answer)
+        total = len(lesson.quiz)
+        passed = correct >= turn.ctx.settings.file.learning.pass_ratio * total - 1e-9
+        now = turn.ctx.clock.now()
+        progress = turn.session.exec(select(LessonProgress).where(LessonProgress.candidate_id == cand.id,
+                                                                  LessonProgress.lesson_id == lesson.id)).first()
+        progress = progress or LessonProgress(candidate_id=cand.id, lesson_id=lesson.id, updated_at=now)
+        progress.attempts += 1
+        progress.questions = total
+        progress.best_correct = max(progress.best_correct, correct)
+        if passed and progress.passed_at is None:
+            progress.passed_at = now
+            # A domain event, for nudge rules that follow it (after_event: lesson_completed).
+            turn.session.add(Interaction(candidate_id=cand.id, kind="event", detail="lesson_completed", at=now))
+        progress.updated_at = now
+        turn.session.add(progress)
+        run.vars.pop("_answers", None)
+        title = lesson.title[turn.locale]
+        if passed:
+            awarded = lesson.points > 0 and ledger.award(turn.session, cand.id, lesson.points, "lesson",
+                                                         f"lesson:{lesson.id}", now)
+            turn.say(turn.t("quiz_passed", title=title, correct=correct, total=total,
+                            points=lesson.points if awarded else 0,
+                            balance=ledger.balance(turn.session, cand.id)),
+                     buttons=((Button(turn.t("learn_more_button"), "learn:list"),),
+                              (Button(turn.t("points_button"), "menu:points"),)))
+        else:
+            turn.say(turn.t("quiz_failed", title=title, correct=correct, total=total,
+                            needed=_needed(turn.ctx.settings.file.learning.pass_ratio, total)),
+                     buttons=((Button(turn.t("quiz_retry_button"), f"learn:quiz:{lesson.id}"),),
+                              (Button(turn.t("learn_more_button"), "learn:list"),)))
+
+    # -- texts ----------------------------------------------------------------------------------------------
+    def _l10n(self, run: _Run, text: L10n | None, locale: str | None = None) -> str:
+        if not text:
+            return ""
+        source = text[locale or run.turn.locale]
+        if "{" not in source:
+            return source
+        tpl = self._compiled.get(source)
+        if tpl is None:
+            tpl = self._compiled[source] = self.env.from_string(source)
+        return str(tpl.render(**self._context(run))).strip()
+
+    def _context(self, run: _Run) -> dict[str, Any]:
+        if run.context is None:
+            turn = run.turn
+            cand = turn.candidate
+            assert cand is not None and cand.id is not None
+            view = status_view(turn.ctx.settings, turn.ctx.texts, turn.session, cand, turn.ctx.clock.now(),
+                               turn.locale)
+            cohort = view["cohort"]
+            if isinstance(cohort, dict):
+                cohort = {**cohort, "training_date": cohort["date"]}
+            run.context = {
+                "name": cand.name, "company": turn.ctx.settings.file.company.name[turn.locale],
+                "department": view["department"], "role": view["role"], "stage": view["stage"], "cohort": cohort,
+                "days_left": view["days_left"], "tasks": view["tasks"],
+                "points": ledger.balance(turn.session, cand.id),
+                "profile": profile_view(turn.session, cand.id, self.sealer),
+            }
+        return {**run.context, "vars": run.vars}
+
+    def _flow_title(self, flow_id: str, locale: str) -> str:
+        flow = self.flows.get(flow_id)
+        return flow.title[locale] if flow else flow_id
+
+    def _menu(self, turn: Turn) -> tuple[tuple[Button, ...], ...]:
+        return self.main_menu(turn.locale)
+
+
+def _needed(ratio: float, total: int) -> int:
+    return math.ceil(ratio * total - 1e-9)

@@ -1,0 +1,1 @@
+"""Lessons and quizzes (run as flows), the points ledger and rewards."""

@@ -1,0 +1,1 @@
+"""The personal information centre: legal name, ID number (encrypted), education, emergency contact."""
