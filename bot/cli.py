@@ -37,12 +37,14 @@ cand_app = typer.Typer(no_args_is_help=True, help="Candidates: import, list, sta
 cohort_app = typer.Typer(no_args_is_help=True, help="Training cohorts (from config.yaml).")
 nudge_app = typer.Typer(no_args_is_help=True, help="Automated messages (flows/nudges.yaml).")
 faq_app = typer.Typer(no_args_is_help=True, help="FAQ self-service (content/faq.yaml).")
+flows_app = typer.Typer(no_args_is_help=True, help="Conversation flows (flows/*.yaml).")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cand_app, name="candidates")
 app.add_typer(cohort_app, name="cohorts")
 app.add_typer(nudge_app, name="nudges")
 app.add_typer(faq_app, name="faq")
+app.add_typer(flows_app, name="flows")
 
 log = logging.getLogger("hrbot")
 
@@ -403,6 +405,44 @@ def faq_merge() -> None:
         typer.echo(f"kept pending: {problem}")
     if not result.added and not result.extended and not result.kept:
         typer.echo("nothing to merge.")
+
+
+@flows_app.command("schema")
+def flows_schema(out: Annotated[Path | None, typer.Option("--out", help="write here instead of stdout")] = None
+                 ) -> None:
+    """A JSON Schema of flow files, for completion and checks in editors (VS Code: yaml.schemas)."""
+    from bot.flows.tools import flow_schema
+
+    text = json.dumps(flow_schema(_settings().locales), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"schema written to {out}")
+
+
+@flows_app.command("diagram")
+def flows_diagram(flow_id: Annotated[str, typer.Argument(help="a flow id, or lesson:<id>")],
+                  lang: Annotated[str | None, typer.Option("--lang", help="language of the labels")] = None) -> None:
+    """A Mermaid diagram of a flow (paste it into a Markdown file, or mermaid.live)."""
+    from bot.flows.loader import LibraryError, load_library
+    from bot.flows.runner import lesson_flow
+    from bot.flows.tools import mermaid
+    from bot.yamlsrc import suggest
+
+    settings = _settings()
+    try:
+        library = load_library(settings)
+    except LibraryError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    flows = dict(library.flows)
+    flows.update({f"lesson:{ls.id}": lesson_flow(ls, True) for ls in library.lessons.values()})
+    flow = flows.get(flow_id)
+    if flow is None:
+        close = suggest(flow_id, sorted(flows))
+        raise _fail(f"no flow {flow_id!r}" + (f"; did you mean {close!r}?" if close else "") +
+                    f" (flows: {', '.join(sorted(flows))})")
+    typer.echo(mermaid(flow, lang if lang in settings.locales else settings.default_locale), nl=False)
 
 
 def main() -> None:

@@ -108,6 +108,8 @@ class Router:
         self.file_handler: Handler | None = None
         # Consulted before routing; one that returns True has handled the event (a flow waiting for input).
         self.interceptors: list[Callable[[Turn], bool]] = []
+        # Tasks that can be done right in the chat: task id -> button data that starts it (/status shows them).
+        self.task_actions: dict[str, str] = {}
 
     def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None) -> None:
         if name in self.commands:

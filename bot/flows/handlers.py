@@ -12,6 +12,11 @@ class FlowHandlers:
 
     def register(self, router: Router) -> None:
         router.button("f", self.runner.on_button, audience="candidate")
+        router.button("go", self.go, audience="candidate")
+        for flow in self.runner.library.flows.values():
+            for step in flow.steps:
+                if step.kind == "do" and step.target == "complete_task":
+                    router.task_actions.setdefault(str(step.args["task"]), f"go:{flow.id}")
         router.command("cancel", self.cancel, audience="candidate", menu_key="cmd_cancel")
         router.interceptors.append(self.intercept)
 
@@ -34,6 +39,13 @@ class FlowHandlers:
         else:
             self.runner.on_file(turn, row)
         return True
+
+    def go(self, turn: Turn) -> None:
+        flow_id = (turn.event.payload or "").split(":", 1)[-1]
+        if flow_id not in self.runner.library.flows:
+            turn.say(turn.t("button_expired"), buttons=self.runner.main_menu(turn.locale))
+            return
+        self.runner.start(turn, flow_id)
 
     def cancel(self, turn: Turn) -> None:
         # The interceptor has paused it already (any command leaves a flow); say so.

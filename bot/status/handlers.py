@@ -27,7 +27,10 @@ class StatusHandlers:
         assert turn.candidate is not None
         view = status_view(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate, turn.ctx.clock.now(),
                            turn.locale)
-        turn.say(turn.t("status", **view), buttons=self.engine.main_menu(turn.locale))
+        actions = self.engine.router.task_actions
+        doable = tuple((Button("✍️ " + t.title, actions[t.id]),) for t in view["tasks"]  # type: ignore[attr-defined]
+                       if t.id in actions)
+        turn.say(turn.t("status", **view), buttons=doable + self.engine.main_menu(turn.locale))
 
     def menu(self, turn: Turn) -> None:
         turn.say(turn.t("menu_prompt"), buttons=self.engine.main_menu(turn.locale))
