@@ -86,9 +86,11 @@ def load_text(text: str, file: str) -> SourceDoc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "not valid YAML"
-        raise YamlSyntaxError(
-            Problem(file, line, col, f"YAML syntax error: {reason}; check indentation and quoting")
-        ) from None
+        hint = "check indentation and quoting"
+        if "got '?'" in reason or "mapping values are not allowed" in reason:
+            hint = ('a text containing ": " or ending in "?" (inside { } or after a key) must be in double quotes, '
+                    'e.g. en: "Shoe size?"')
+        raise YamlSyntaxError(Problem(file, line, col, f"YAML syntax error: {reason}; {hint}")) from None
     positions: dict[Path_, tuple[int, int]] = {}
     data = None if root is None else _build(root, (), positions)
     return SourceDoc(file=file, data=data, positions=positions)

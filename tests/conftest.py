@@ -47,13 +47,18 @@ def db_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def make_settings(db_url: str, config: Path = ROOT / "config.yaml", **env: object) -> Settings:
-    return load_settings(config, env=EnvSettings(database_url=db_url, **env))  # type: ignore[arg-type]
+def make_settings(db_url: str, config: Path = ROOT / "config.yaml", storage: Path | None = None,
+                  **env: object) -> Settings:
+    settings = load_settings(config, env=EnvSettings(database_url=db_url, **env))  # type: ignore[arg-type]
+    if storage is not None:  # files candidates send go here, not into the repository's data/
+        docs = settings.file.documents.model_copy(update={"storage_dir": str(storage)})
+        settings.file = settings.file.model_copy(update={"documents": docs})
+    return settings
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return make_settings(db_url)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return make_settings(db_url, storage=tmp_path / "files")
 
 
 @pytest.fixture

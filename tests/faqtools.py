@@ -26,4 +26,4 @@ def faq_settings(tmp_path: Path, db_url: str, faq_text: str | None = None) -> Se
     config += f"\ncontent_dir: {ROOT / 'content'}\n"
     path = tmp_path / "config.yaml"
     path.write_text(config, encoding="utf-8")
-    return make_settings(db_url, path)
+    return make_settings(db_url, path, storage=tmp_path / "files")
