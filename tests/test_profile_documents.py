@@ -117,7 +117,8 @@ def test_document_task_submitted_approved_and_status(engine: Engine, demo: dict[
     chat.click("提交健康证明")
     assert "「提交健康证明」已提交" in chat.texts()
     [to_hr] = chat.media()
-    assert to_hr.chat_id == HR and to_hr.kind == "document" and "张三(#1)提交了「提交健康证明」" in (to_hr.caption or "")
+    assert to_hr.chat_id == HR and to_hr.kind == "document"
+    assert "张三(#1)提交了「提交健康证明」" in (to_hr.caption or "")
     assert Path(to_hr.path).is_file() and Path(to_hr.path).is_relative_to(settings.storage_dir)
     chat.send("/status")
     assert "已提交,等待审核" in chat.texts()
