@@ -128,6 +128,8 @@ class _Checker:
         return out if len(out) == len(self.locales) else None
 
     def template(self, path: Path_, text: str, variables: set[str], expression: bool = False) -> None:
+        if not expression and "{" not in text:
+            return  # plain text: nothing a template could get wrong
         try:
             parsed = self.env.parse("{{ " + text + " }}" if expression else text)
         except TemplateError as exc:
