@@ -53,20 +53,21 @@ def load_content(settings: Settings) -> Content:
         problems.extend(exc.problems)
     welcome, welcome_problems = load_welcome(settings.content_dir, set(settings.departments), settings.locales)
     problems.extend(welcome_problems)
+    library = Library()
+    try:
+        library = load_library(settings)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
     rules = RuleSet()
-    if texts is not None:  # rules name texts: they can be checked only once the texts load
+    if texts is not None:  # rules name texts (and flows): they can be checked only once those load
         try:
-            rules = load_rules(settings, texts)
+            rules = load_rules(settings, texts, flows=set(library.flows))
+            rules.flow_titles = {f.id: f.title for f in library.flows.values()}
         except RulesError as exc:
             problems.extend(exc.problems)
     try:
         load_checked(settings)  # the index itself is built on first use (bot.faq.runtime)
     except FaqError as exc:
-        problems.extend(exc.problems)
-    library = Library()
-    try:
-        library = load_library(settings)
-    except LibraryError as exc:
         problems.extend(exc.problems)
     if problems or texts is None:
         raise ContentError(problems)

@@ -130,3 +130,44 @@ def test_a_vanished_step_restarts_the_flow_with_an_apology(tmp_path: Path, db_ur
     assert chat.texts().startswith("抱歉,这部分内容刚刚更新过,我们从头开始") and "你平时穿多大码的鞋" in chat.texts()
     chat.send("45")
     assert "确认一下:45 码" in chat.texts()
+
+
+CALLER = """\
+flow:
+  id: onboarding_check
+  title: {zh-CN: 入职检查, en: Onboarding check}
+  steps:
+    - id: intro
+      say: {zh-CN: 先确认一下鞋码。, en: First your shoe size.}
+    - id: shoes
+      call: shoe_size
+    - id: mark
+      do: set_field
+      with: {field: vars.checked, value: "yes"}
+    - id: learn
+      quiz: safety_rules
+    - id: bye
+      end: {zh-CN: "检查完成({{ vars.checked }})", en: "Check done ({{ vars.checked }})"}
+"""
+
+
+def test_call_quiz_and_set_field(tmp_path: Path, db_url: str, db: Database, clock: FixedClock,
+                                 demo: dict[str, str]) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    (flows / "onboarding_check.yaml").write_text(CALLER, encoding="utf-8")
+    config = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    config += f"\ncontent_dir: {ROOT / 'content'}\nflows_dir: {flows}\n"
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+    settings = make_settings(db_url, tmp_path / "config.yaml", storage=tmp_path / "files")
+    engine = build_engine(settings, db, clock)
+    chat = chen_jing(engine, demo)
+    chat.handle(Event(kind="button", payload="go:onboarding_check", callback_id="c", user_id=5, chat_id=5))
+    assert "先确认一下鞋码" in chat.texts() and "你平时穿多大码的鞋" in chat.texts()  # into the called flow
+    chat.send("42")
+    chat.click("对")
+    assert "已登记 42 码" in chat.texts() and "第1/4题" in chat.texts()  # back in the caller, on to the quiz
+    for answer in ("C", "B", "B", "A"):
+        chat.click(answer)
+    assert "测验通过" in chat.texts() and "检查完成(yes)" in chat.texts()
+    assert task_status(db, 5, "shoe_size") == "done"

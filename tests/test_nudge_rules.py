@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,11 @@ import pytest
 from bot.app import load_content
 from bot.config import Settings
 from bot.i18n import Texts
+from bot.nudges.planner import NudgeRenderer
 from bot.nudges.rules import RulesError, load_rules
+from store.db import Database
+from store.models import Outbox
+from tests.conftest import NOW
 
 GOOD = """rules:
   - id: training_soon
@@ -75,7 +80,8 @@ def test_good_rule(tmp_path: Path, settings: Settings, texts: Texts) -> None:
      "4:24: unknown stage 'waiting'; did you mean 'waiting_training'?"),
     ("{stage: [waiting_training]}", "{team: production}",
      "4:16: unknown audience filter 'team'; use one of: stage, cohort, role, department"),
-    ("    buttons: [status]", "    buttons: [statu]", "6:15: unknown button 'statu'; did you mean 'status'?"),
+    ("    buttons: [status]", "    buttons: [statu]",
+     "6:15: unknown button 'statu'; did you mean 'status'? (or flow:<flow id>)"),
     ("    priority: 80", "    priority: 800", "7:5: priority is a whole number from 0 to 100 (higher wins at the cap)"),
     ("    message: nudge_training_in_10_days", "    message: nudge_nope",
      "5:5: text 'nudge_nope' is missing from content/zh-CN/messages.yaml; add it there"),
@@ -94,7 +100,8 @@ def test_duplicate_ids_and_every_problem_at_once(tmp_path: Path, settings: Setti
     # The second rule repeats the id and has a bad button: both are reported, in one go.
     assert errors(tmp_path, settings, texts, body) == [
         "8:5: duplicate rule id 'training_soon' (first at rule 1)",
-        "12:15: unknown button 'nope'; use one of: status, language, help",
+        "12:15: unknown button 'nope'; use one of: status, learn, ask, points, profile, resources, language, help "
+        "(or flow:<flow id>)",
     ]
 
 
@@ -106,3 +113,23 @@ def test_yaml_syntax_error(tmp_path: Path, settings: Settings, texts: Texts) -> 
 def test_validate_command_reports_rules(tmp_path: Path, settings: Settings, texts: Texts) -> None:
     assert errors(tmp_path, settings, texts, "rule:\n  - id: x\n") == [
         "1:1: the file must start with 'rules:' and a list of rules"]
+
+
+def test_buttons_can_start_a_flow(tmp_path: Path, settings: Settings, texts: Texts, db: Database,
+                                  demo: dict[str, str]) -> None:
+    body = GOOD.replace("buttons: [status]", "buttons: [learn, flow:shoe_size]")
+    path = tmp_path / "nudges.yaml"
+    path.write_text(body, encoding="utf-8")
+    rules = load_rules(settings, texts, path, flows={"shoe_size", "profile"})
+    rules.flow_titles = {"shoe_size": {"zh-CN": "登记劳保鞋尺码", "en": "Safety-shoe size"}}
+    assert rules.rules[0].buttons == ("learn", "flow:shoe_size")
+    renderer = NudgeRenderer(db, settings, texts, rules)
+    row = Outbox(dedupe_key="k", kind="nudge", rule_id="training_soon", candidate_id=1, chat_id=1, due_at=NOW,
+                 planned_at=NOW, status="pending")
+    _, buttons = renderer(row, NOW)
+    assert json.loads(buttons or "[]") == [[{"text": "📘 学习", "data": "learn:list"}],
+                                           [{"text": "✍️ 登记劳保鞋尺码", "data": "go:shoe_size"}]]
+    with pytest.raises(RulesError) as info:
+        load_rules(settings, texts, path, flows={"profile"})
+    assert [p.message for p in info.value.problems] == [
+        "unknown flow 'shoe_size'; use one of: profile"]

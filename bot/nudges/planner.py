@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from bot.config import NudgePolicy, Settings
 from bot.i18n import Texts
-from bot.nudges.rules import PREDICTABLE, Rule, RuleSet
+from bot.nudges.rules import MENU_BUTTONS, PREDICTABLE, Rule, RuleSet
 from bot.status.service import status_view
 from store.db import Database
 from store.models import Candidate, CandidateTask, Interaction, Outbox
@@ -426,6 +426,7 @@ class NudgeRenderer:
     def __init__(self, db: Database, settings: Settings, texts: Texts, rules: RuleSet):
         self.db, self.settings, self.texts = db, settings, texts
         self.rules = rules.by_id()
+        self.flow_titles = rules.flow_titles
 
     def __call__(self, row: Outbox, now: datetime) -> tuple[str, str | None]:
         """(text, buttons JSON); KeyError if the rule or candidate is gone."""
@@ -446,6 +447,12 @@ class NudgeRenderer:
         text = texts.get(locale, rule.message, **values)
         buttons = None
         if rule.buttons:
-            buttons = json.dumps([[{"text": texts.get(locale, f"menu_{b}"), "data": f"menu:{b}"}]
-                                  for b in rule.buttons], ensure_ascii=False)
+            rows = []
+            for b in rule.buttons:
+                if b.startswith("flow:"):  # the flow's title; the button starts it
+                    rows.append([{"text": texts.get(locale, "nudge_flow_button", title=self.flow_titles.get(
+                        b[5:], {}).get(locale, b[5:])), "data": f"go:{b[5:]}"}])
+                else:
+                    rows.append([{"text": texts.get(locale, f"menu_{b}"), "data": MENU_BUTTONS[b]}])
+            buttons = json.dumps(rows, ensure_ascii=False)
         return text, buttons

@@ -30,7 +30,10 @@ TRIGGERS = {
 PREDICTABLE = {"before_training", "before_task_due", "weekly"}
 RULE_KEYS = {"id", "trigger", "audience", "message", "buttons", "priority", "valid_for"}
 AUDIENCE_KEYS = ("stage", "cohort", "role", "department")
-BUTTONS = ["status", "language", "help"]  # main-menu entries a nudge can offer
+# Main-menu entries a nudge can offer, and the button data each sends; "flow:<id>" starts a flow.
+MENU_BUTTONS = {"status": "menu:status", "learn": "learn:list", "ask": "faqq:menu", "points": "pts:show",
+                "profile": "pf:show", "resources": "res:list", "language": "menu:language", "help": "menu:help"}
+BUTTONS = list(MENU_BUTTONS)
 COMMON_VARS = {"name", "company", "stage", "todo", "department", "role", "cohort", "days_left"}
 TASK_VARS = {"tasks"}
 _DURATION = re.compile(r"^(\d{1,4})([dhm])$")
@@ -47,7 +50,7 @@ class Rule:
     task: str | None
     audience: dict[str, frozenset[str]]
     message: str
-    buttons: tuple[str, ...]
+    buttons: tuple[str, ...]  # menu entries, or flow:<id>
     priority: int
     valid_for: timedelta
 
@@ -66,6 +69,7 @@ class Rule:
 @dataclass
 class RuleSet:
     rules: list[Rule] = field(default_factory=list)
+    flow_titles: dict[str, dict[str, str]] = field(default_factory=dict)  # for flow:<id> buttons
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
@@ -91,8 +95,9 @@ def _hint(value: str, choices: list[str]) -> str:
 
 
 class _Checker:
-    def __init__(self, doc: SourceDoc, settings: Settings, texts: Texts):
+    def __init__(self, doc: SourceDoc, settings: Settings, texts: Texts, flows: set[str]):
         self.doc, self.settings, self.texts = doc, settings, texts
+        self.flows = flows
         self.problems: list[Problem] = []
 
     def bad(self, path: Path_, message: str) -> None:
@@ -152,8 +157,11 @@ class _Checker:
             self.bad((*path, "buttons"), f"buttons is a list, e.g. [status]; offer: {', '.join(BUTTONS)}")
             buttons = []
         for j, b in enumerate(buttons):
-            if b not in BUTTONS:
-                self.bad((*path, "buttons", j), f"unknown button {b!r}{_hint(str(b), BUTTONS)}")
+            if isinstance(b, str) and b.startswith("flow:"):
+                if b[5:] not in self.flows:
+                    self.bad((*path, "buttons", j), f"unknown flow {b[5:]!r}{_hint(b[5:], sorted(self.flows))}")
+            elif b not in BUTTONS:
+                self.bad((*path, "buttons", j), f"unknown button {b!r}{_hint(str(b), BUTTONS)} (or flow:<flow id>)")
         if "message" in raw and trig is not None:
             self.message((*path, "message"), raw["message"], trig[0])
         if len(self.problems) > before or trig is None or not isinstance(rule_id, str):
@@ -249,7 +257,8 @@ class _Checker:
                                f"{_hint(var, sorted(available))}")
 
 
-def load_rules(settings: Settings, texts: Texts, path: Path | None = None) -> RuleSet:
+def load_rules(settings: Settings, texts: Texts, path: Path | None = None, flows: set[str] | None = None
+               ) -> RuleSet:
     """Load and check flows/nudges.yaml; a missing file means no rules."""
     path = path or (settings.base_dir / settings.file.nudges.rules_file)
     if not path.is_file():
@@ -258,7 +267,7 @@ def load_rules(settings: Settings, texts: Texts, path: Path | None = None) -> Ru
         doc = load_file(path)
     except YamlSyntaxError as exc:
         raise RulesError([exc.problem]) from None
-    checker = _Checker(doc, settings, texts)
+    checker = _Checker(doc, settings, texts, flows or set())
     rules = checker.rules()
     if checker.problems:
         raise RulesError(checker.problems)
