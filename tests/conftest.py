@@ -19,6 +19,7 @@ from bot.cohorts import sync_cohorts
 from bot.config import EnvSettings, Settings, load_settings
 from bot.demo import load_demo
 from bot.engine.core import Engine
+from bot.telegram.adapter import TelegramAdapter
 from store.db import Database, upgrade
 from tests.fake_telegram import FakeTelegram
 
@@ -94,3 +95,16 @@ def demo(db: Database, settings: Settings, clock: FixedClock) -> dict[str, str]:
     """The demo company as `hrbot demo load` makes it; returns {name: invite token}."""
     result = load_demo(db, settings, clock.now())
     return {r.name: r.link.rsplit("=", 1)[1] for r in result.links if r.link}
+
+
+HR_ADMIN = 100000001  # the demo config's HR admin
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIterator[TelegramAdapter]:
+    """The real adapter, polling the fake Bot API server, with the demo company loaded."""
+    tg.started.add(HR_ADMIN)
+    adapter = TelegramAdapter(engine, tg.token, tg.url)
+    await adapter.start_polling(poll_timeout=1)
+    yield adapter
+    await adapter.stop()

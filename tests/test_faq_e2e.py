@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlmodel import select
 
-from bot.engine.core import Engine
 from bot.telegram.adapter import TelegramAdapter
 from store.db import Database
 from store.models import FaqQuery, RiskSignal, Ticket
@@ -15,14 +11,6 @@ from tests.fake_telegram import FakeTelegram, texts
 
 HR = 100000001
 
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIterator[TelegramAdapter]:
-    tg.started.add(HR)
-    adapter = TelegramAdapter(engine, tg.token, tg.url)
-    await adapter.start_polling(poll_timeout=1)
-    yield adapter
-    await adapter.stop()
 
 
 async def test_question_answered_escalated_and_answered_by_hr(tg: FakeTelegram, bot: TelegramAdapter,

@@ -3,12 +3,8 @@ wrong, then right), points, a reward, a document HR approves, and /status showin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlmodel import select
 
-from bot.engine.core import Engine
 from bot.telegram.adapter import TelegramAdapter
 from store.db import Database
 from store.models import DocumentUpload, Redemption
@@ -16,14 +12,6 @@ from tests.fake_telegram import FakeTelegram, texts
 
 HR = 100000001
 
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIterator[TelegramAdapter]:
-    tg.started.add(HR)
-    adapter = TelegramAdapter(engine, tg.token, tg.url)
-    await adapter.start_polling(poll_timeout=1)
-    yield adapter
-    await adapter.stop()
 
 
 async def test_candidate_journey(tg: FakeTelegram, bot: TelegramAdapter, demo: dict[str, str], db: Database) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlmodel import select
 
-from bot.engine.core import Engine
 from bot.telegram.adapter import TelegramAdapter
 from store.db import Database
 from store.models import Candidate, ProcessedUpdate
@@ -16,14 +13,6 @@ from tests.fake_telegram import FakeTelegram, texts
 
 HR = 100000001
 
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIterator[TelegramAdapter]:
-    tg.started.add(HR)
-    adapter = TelegramAdapter(engine, tg.token, tg.url)
-    await adapter.start_polling(poll_timeout=1)
-    yield adapter
-    await adapter.stop()
 
 
 async def test_invite_link_binding_and_welcome(tg: FakeTelegram, bot: TelegramAdapter, demo: dict[str, str],

@@ -156,6 +156,22 @@ class _Checker:
             return None
         return value
 
+    def items(self, top: str, keys: tuple[str, ...], what: str) -> list[tuple[Path_, dict[str, Any]]]:
+        """The entries of a `top:` list file, each a mapping checked for unknown keys."""
+        data = self.doc.data
+        if not isinstance(data, dict) or not isinstance(data.get(top), list):
+            self.bad((), f"the file must start with `{top}:` followed by a list")
+            return []
+        self.keys((), data, (top,))
+        out: list[tuple[Path_, dict[str, Any]]] = []
+        for i, raw in enumerate(data[top]):
+            if not isinstance(raw, dict):
+                self.bad((top, i), f"each entry needs {what}")
+                continue
+            self.keys((top, i), raw, keys)
+            out.append(((top, i), raw))
+        return out
+
     def integer(self, path: Path_, value: Any, what: str, low: int, high: int) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.bad(path, f"{what} must be a whole number from {low} to {high}")
@@ -542,18 +558,8 @@ def flow_successors(flow: Flow, step: Step) -> list[str]:
 
 def _rewards(doc: SourceDoc, settings: Settings, problems: list[Problem]) -> dict[str, Reward]:
     c = _Checker(doc, settings, problems)
-    data = doc.data
-    if not isinstance(data, dict) or not isinstance(data.get("rewards"), list):
-        c.bad((), "the file must start with `rewards:` followed by a list of rewards")
-        return {}
-    c.keys((), data, ("rewards",))
     out: dict[str, Reward] = {}
-    for i, raw in enumerate(data["rewards"]):
-        p: Path_ = ("rewards", i)
-        if not isinstance(raw, dict):
-            c.bad(p, "each reward needs id, name, cost and stock")
-            continue
-        c.keys(p, raw, REWARD_KEYS)
+    for p, raw in c.items("rewards", REWARD_KEYS, "id, name, cost and stock"):
         rid = c.ident(p, raw.get("id"), "the reward")
         name = c.l10n((*p, "name"), raw.get("name"), "name", set())
         cost = c.integer((*p, "cost"), raw.get("cost"), "cost", 1, 1_000_000)
@@ -569,18 +575,8 @@ def _rewards(doc: SourceDoc, settings: Settings, problems: list[Problem]) -> dic
 
 def _resources(doc: SourceDoc, settings: Settings, problems: list[Problem]) -> list[Resource]:
     c = _Checker(doc, settings, problems)
-    data = doc.data
-    if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
-        c.bad((), "the file must start with `resources:` followed by a list")
-        return []
-    c.keys((), data, ("resources",))
     out = []
-    for i, raw in enumerate(data["resources"]):
-        p: Path_ = ("resources", i)
-        if not isinstance(raw, dict):
-            c.bad(p, "each resource needs id, title and a file or url")
-            continue
-        c.keys(p, raw, RESOURCE_KEYS)
+    for p, raw in c.items("resources", RESOURCE_KEYS, "id, title and a file or url"):
         rid = c.ident(p, raw.get("id"), "the resource")
         title = c.l10n((*p, "title"), raw.get("title"), "title", set())
         files: dict[str, str] | None = None
