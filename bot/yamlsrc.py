@@ -117,10 +117,10 @@ def load_file(path: Path | str) -> SourceDoc:
 
 
 _BLOCK_START = re.compile(r":\s*[|>][-+]?\d*\s*(#.*)?$")
-_PLAIN_WITH_HASH = re.compile(r"^(\s*(?:- )?[\w.-]+:\s+|\s*- )(?![\"'|>])(.*?)\s#")
+_PLAIN_WITH_HASH = re.compile(r"^(\s*(?:- )?(?P<key>[\w.-]+):\s+|\s*- )(?![\"'|>])(.*?)\s#")
 
 
-def comment_traps(path: Path | str) -> list[Problem]:
+def comment_traps(path: Path | str, keys: tuple[str, ...] | None = None) -> list[Problem]:
     """Lines where an unquoted text contains " #": YAML reads the rest of the line as a comment and drops it
     silently ("问题 #12" would lose everything from the #). Block scalars (| and >) are text, and are skipped."""
     problems = []
@@ -137,7 +137,9 @@ def comment_traps(path: Path | str) -> list[Problem]:
             block_indent = indent
             continue
         m = _PLAIN_WITH_HASH.match(line)
-        if m and m.group(2).strip():
+        if m and keys is not None and m.group("key") not in keys:
+            continue  # only texts are checked here (a trailing comment after a number is fine)
+        if m and m.group(3).strip():
             problems.append(Problem(str(path), n, len(m.group(1)) + 1,
                                     'this text contains " #", which YAML reads as the start of a comment, so the '
                                     "rest of the line is lost; put the text in double quotes or use `key: |-` "

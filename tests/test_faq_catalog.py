@@ -166,3 +166,11 @@ def test_messages_with_an_unquoted_hash_are_refused(tmp_path: Path) -> None:
         Texts.load(tmp_path, LOCALES, "zh-CN")
     assert [(p.line, p.col) for p in exc.value.problems] == [(2, 6), (2, 6)]
     assert "start of a comment" in exc.value.problems[0].message
+
+
+def test_unquoted_hash_in_an_answer(tmp_path: Path) -> None:
+    text = GOOD.replace("      en: Training starts on {{ cohort.training_date if cohort else 'a date to be set' }}.",
+                        "      en: See question #3 for the date")
+    assert problems(tmp_path, text) == [
+        "faq.yaml:8:11: this text contains \" #\", which YAML reads as the start of a comment, so the rest of the "
+        "line is lost; put the text in double quotes or use `key: |-` and the text on the next line"]

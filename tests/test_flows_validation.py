@@ -259,3 +259,13 @@ def test_schema_and_diagram() -> None:
     assert 'big_feet -->|"vars.size #124; int >= 46"| tell_hr_big' in diagram
     wrong = runner.invoke(app, ["flows", "diagram", "shoe_siz"])
     assert wrong.exit_code == 1 and "did you mean 'shoe_size'?" in wrong.output
+
+
+def test_an_unquoted_hash_in_a_text_is_refused(tmp_path: Path) -> None:
+    """Under zh-CN:/en: a " #" would silently cut the text; a comment after a number stays fine."""
+    flow = FLOW.replace("      end: {zh-CN: 好的, en: OK}\n",
+                        "      end:\n        zh-CN: 问题 #1 已记录\n        en: \"Question #1 noted\"\n")
+    lesson = LESSON.replace("  points: 10\n", "  points: 10   # enough for a flask\n")
+    assert problems(tmp_path, flow, lesson) == [
+        "flows/demo.yaml:23:16: this text contains \" #\", which YAML reads as the start of a comment, so the rest "
+        "of the line is lost; put the text in double quotes or use `key: |-` and the text on the next line"]

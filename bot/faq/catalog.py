@@ -13,7 +13,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.faq.normalize import Normalizer
 from bot.status.service import TaskLine
-from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, load_file, suggest
+from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, load_file, suggest
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 40  # the id travels in button data (64 bytes) next to a query number
@@ -229,6 +229,7 @@ def load_faq(path: Path, locales: tuple[str, ...], normalize: Normalizer) -> Faq
         raise FaqError([exc.problem]) from None
     checker = _Checker(doc, locales, normalize)
     entries = checker.entries()
+    checker.problems.extend(comment_traps(path, keys=locales))
     if checker.problems:
         raise FaqError(checker.problems)
     return Faq(entries, str(path))

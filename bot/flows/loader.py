@@ -31,7 +31,7 @@ from bot.flows.model import (
     Reward,
     Step,
 )
-from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, load_file, suggest
+from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, load_file, suggest
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 32
@@ -612,12 +612,14 @@ def _resources(doc: SourceDoc, settings: Settings, problems: list[Problem]) -> l
 
 # -- the whole library ------------------------------------------------------------------------------------------
 
-def _load(path: Path, problems: list[Problem]) -> SourceDoc | None:
+def _load(path: Path, problems: list[Problem], locales: tuple[str, ...]) -> SourceDoc | None:
     try:
-        return load_file(path)
+        doc = load_file(path)
     except YamlSyntaxError as exc:
         problems.append(exc.problem)
         return None
+    problems.extend(comment_traps(path, keys=locales))  # "问题 #1" under zh-CN: would lose the rest silently
+    return doc
 
 
 def flow_files(settings: Settings) -> list[Path]:
@@ -635,7 +637,7 @@ def load_library(settings: Settings) -> Library:
     lessons_dir = settings.content_path(policy.lessons_dir)
     lesson_first: dict[str, str] = {}
     for path in sorted(lessons_dir.glob("*.yaml")) if lessons_dir.is_dir() else []:
-        doc = _load(path, problems)
+        doc = _load(path, problems, settings.locales)
         if doc is None:
             continue
         lesson = _LessonChecker(doc, settings, problems).lesson()
@@ -649,7 +651,7 @@ def load_library(settings: Settings) -> Library:
         lesson_first[lesson.id] = str(path)
     calls: list[tuple[_FlowChecker, Path_, str]] = []
     for path in flow_files(settings):
-        doc = _load(path, problems)
+        doc = _load(path, problems, settings.locales)
         if doc is None:
             continue
         checker = _FlowChecker(doc, settings, problems, set(lib.lessons))
@@ -668,7 +670,7 @@ def load_library(settings: Settings) -> Library:
     for name, loader in (("rewards_file", _rewards), ("resources_file", _resources)):
         path = settings.content_path(getattr(policy, name))
         if path.is_file():
-            doc = _load(path, problems)
+            doc = _load(path, problems, settings.locales)
             if doc is not None:
                 result = loader(doc, settings, problems)
                 if name == "rewards_file":
