@@ -29,14 +29,20 @@ def locale_from_telegram(code: str | None, supported: tuple[str, ...]) -> str | 
     return None
 
 
+def template_environment() -> SandboxedEnvironment:
+    """The one Jinja2 set-up for every text HR writes (messages, FAQ answers, flows): sandboxed, and a variable
+    that does not exist is an error, not a blank."""
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                keep_trailing_newline=False)
+
+
 class Texts:
     """Every sentence the bot says, per locale. Keys must exist in every locale (checked at load)."""
 
     def __init__(self, messages: dict[str, dict[str, Any]], default_locale: str):
         self.messages = messages
         self.default_locale = default_locale
-        self.env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                                        lstrip_blocks=True, keep_trailing_newline=False)
+        self.env = template_environment()
         self._compiled: dict[tuple[str, str], Any] = {}
         self._constant: dict[tuple[str, str], str] = {}  # texts rendered without values (button labels...)
         self._dates: dict[tuple[str, date], str] = {}

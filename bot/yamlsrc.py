@@ -147,6 +147,12 @@ def comment_traps(path: Path | str, keys: tuple[str, ...] | None = None) -> list
     return problems
 
 
+def did_you_mean(value: str, choices: list[str] | tuple[str, ...]) -> str:
+    """"; did you mean 'x'?" for a mistyped name, or nothing when no choice is close."""
+    close = suggest(value, list(choices))
+    return f"; did you mean {close!r}?" if close else ""
+
+
 def suggest(value: str, choices: list[str]) -> str | None:
     """The choice someone most likely meant: one that contains what they typed, else the closest spelling."""
     import difflib

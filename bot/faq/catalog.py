@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError, meta
-from jinja2.runtime import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from bot.faq.normalize import Normalizer
+from bot.i18n import template_environment
 from bot.status.service import TaskLine
-from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, load_file, suggest
+from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, did_you_mean, load_file
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 40  # the id travels in button data (64 bytes) next to a query number
@@ -26,10 +25,6 @@ class FaqError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-def template_env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
 @dataclass
@@ -48,7 +43,7 @@ class Faq:
 
     def __post_init__(self) -> None:
         self.by_id = {e.id: e for e in self.entries}
-        self._env = template_env()
+        self._env = template_environment()
         self._compiled: dict[tuple[str, str], Any] = {}
         self._variables: dict[tuple[str, str], set[str]] = {}
 
@@ -94,7 +89,7 @@ class _Checker:
         self.locales = locales
         self.normalize = normalize
         self.problems: list[Problem] = []
-        self.env = template_env()
+        self.env = template_environment()
 
     def bad(self, path: Path_, message: str) -> None:
         self.problems.append(self.doc.problem(path, message))
@@ -106,7 +101,7 @@ class _Checker:
             return []
         for key in data:
             if key != "faq":
-                self.bad((key,), f"unknown key {key!r}{_hint(str(key), ['faq'])}")
+                self.bad((key,), f"unknown key {key!r}{did_you_mean(str(key), ['faq'])}")
         entries: list[FaqEntry] = []
         first_line: dict[str, int] = {}
         seen_questions: dict[str, str] = {}
@@ -117,7 +112,7 @@ class _Checker:
                 continue
             for key in raw:
                 if key not in ENTRY_KEYS:
-                    self.bad((*path, key), f"unknown key {key!r}{_hint(str(key), list(ENTRY_KEYS))}")
+                    self.bad((*path, key), f"unknown key {key!r}{did_you_mean(str(key), list(ENTRY_KEYS))}")
             entry_id = self._id(path, raw.get("id"), first_line)
             questions = self._questions((*path, "questions"), raw.get("questions"), required=True)
             nots = self._questions((*path, "not"), raw.get("not"), required=False)
@@ -179,7 +174,7 @@ class _Checker:
         answers: dict[str, str] = {}
         for loc in value:
             if loc not in self.locales:
-                self.bad((*path, loc), f"unknown language {loc!r}{_hint(str(loc), list(self.locales))}")
+                self.bad((*path, loc), f"unknown language {loc!r}{did_you_mean(str(loc), list(self.locales))}")
         for loc in self.locales:
             text = value.get(loc)
             if not isinstance(text, str) or not text.strip():
@@ -197,7 +192,7 @@ class _Checker:
             return False
         unknown = sorted(meta.find_undeclared_variables(parsed) - set(ANSWER_VARS))
         for var in unknown:
-            self.bad(path, f"{{{{ {var} }}}} does not exist{_hint(var, list(ANSWER_VARS))}; "
+            self.bad(path, f"{{{{ {var} }}}} does not exist{did_you_mean(var, list(ANSWER_VARS))}; "
                            f"available: {', '.join(ANSWER_VARS)}")
         if unknown:
             return False
@@ -213,11 +208,6 @@ class _Checker:
                 self.bad(path, f"the answer fails{where}: {exc}{hint}")
                 return False
         return True
-
-
-def _hint(value: str, known: list[str]) -> str:
-    close = suggest(value, known)
-    return f"; did you mean {close!r}?" if close else ""
 
 
 def load_faq(path: Path, locales: tuple[str, ...], normalize: Normalizer) -> Faq:
@@ -249,7 +239,8 @@ def load_intents(path: Path) -> Intents:
         problems.append(doc.problem((), "must be a mapping with `fillers` and `withdrawal`"))
     for key in data:
         if key not in ("fillers", "withdrawal"):
-            problems.append(doc.problem((key,), f"unknown key {key!r}{_hint(str(key), ['fillers', 'withdrawal'])}"))
+            hint = did_you_mean(str(key), ["fillers", "withdrawal"])
+            problems.append(doc.problem((key,), f"unknown key {key!r}{hint}"))
 
     def strings(path: Path_, value: Any) -> list[str]:
         if value is None:
@@ -266,7 +257,7 @@ def load_intents(path: Path) -> Intents:
     for key in withdrawal:
         if key not in ("phrases", "examples", "similarity"):
             problems.append(doc.problem(("withdrawal", key), f"unknown key {key!r}"
-                                        f"{_hint(str(key), ['phrases', 'examples', 'similarity'])}"))
+                                        f"{did_you_mean(str(key), ['phrases', 'examples', 'similarity'])}"))
     similarity = withdrawal.get("similarity", 80)
     if not isinstance(similarity, int | float) or not 0 <= similarity <= 100:
         problems.append(doc.problem(("withdrawal", "similarity"), "must be a number from 0 to 100"))

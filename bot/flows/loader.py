@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateError, meta, nodes
-from jinja2.runtime import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from bot.config import Settings
 from bot.flows.actions import ACTIONS
@@ -31,7 +29,8 @@ from bot.flows.model import (
     Reward,
     Step,
 )
-from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, load_file, suggest
+from bot.i18n import template_environment
+from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, did_you_mean, load_file
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 32
@@ -67,15 +66,6 @@ class LibraryError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
-
-
-def _hint(value: str, known: list[str] | tuple[str, ...]) -> str:
-    close = suggest(value, list(known))
-    return f"; did you mean {close!r}?" if close else ""
-
-
 class _Checker:
     """Helpers shared by the file checkers; problems accumulate in ``self.problems``."""
 
@@ -84,7 +74,7 @@ class _Checker:
         self.settings = settings
         self.locales = settings.locales
         self.problems = problems
-        self.env = env()
+        self.env = template_environment()
 
     def bad(self, path: Path_, message: str) -> None:
         self.problems.append(self.doc.problem(path, message))
@@ -92,7 +82,7 @@ class _Checker:
     def keys(self, path: Path_, value: dict[str, Any], allowed: tuple[str, ...] | set[str] | list[str]) -> None:
         for key in value:
             if key not in allowed:
-                self.bad((*path, key), f"unknown key {key!r}{_hint(str(key), sorted(allowed))}")
+                self.bad((*path, key), f"unknown key {key!r}{did_you_mean(str(key), sorted(allowed))}")
 
     def ident(self, path: Path_, value: Any, what: str) -> str | None:
         if value is None:
@@ -115,7 +105,7 @@ class _Checker:
             return None
         for loc in value:
             if loc not in self.locales:
-                self.bad((*path, loc), f"unknown language {loc!r}{_hint(str(loc), self.locales)}")
+                self.bad((*path, loc), f"unknown language {loc!r}{did_you_mean(str(loc), self.locales)}")
         out: L10n = {}
         for loc in self.locales:
             text = value.get(loc)
@@ -136,13 +126,13 @@ class _Checker:
             self.bad(path, f"template error: {exc}")
             return
         for var in sorted(meta.find_undeclared_variables(parsed) - set(FLOW_VARS)):
-            self.bad(path, f"{{{{ {var} }}}} does not exist{_hint(var, FLOW_VARS)}; available: "
+            self.bad(path, f"{{{{ {var} }}}} does not exist{did_you_mean(var, FLOW_VARS)}; available: "
                            f"{', '.join(FLOW_VARS)}")
         for node in parsed.find_all(nodes.Getattr):
             if isinstance(node.node, nodes.Name) and node.node.name == "vars" and node.attr not in variables:
                 known = sorted(variables)
                 self.bad(path, f"vars.{node.attr} is never saved in this flow"
-                               f"{_hint(node.attr, known)}" + (f"; saved: {', '.join(known)}" if known else
+                               f"{did_you_mean(node.attr, known)}" + (f"; saved: {', '.join(known)}" if known else
                                                                "; save it first with save_to: vars." + node.attr))
 
     def content_file(self, path: Path_, value: Any, what: str) -> str | None:
@@ -201,7 +191,7 @@ class _LessonChecker(_Checker):
             roles = []
         for i, role in enumerate(roles):
             if role not in self.settings.roles:
-                self.bad((*p, "roles", i), f"unknown role {role!r}{_hint(str(role), list(self.settings.roles))}")
+                self.bad((*p, "roles", i), f"unknown role {role!r}{did_you_mean(str(role), list(self.settings.roles))}")
         parts = self.parts((*p, "parts"), raw.get("parts"))
         quiz = self.quiz((*p, "quiz"), raw.get("quiz"))
         if None in (lesson_id, title, minutes, points) or parts is None or quiz is None:
@@ -335,7 +325,7 @@ class _FlowChecker(_Checker):
         kinds = [k for k in raw if k in STEP_KINDS]
         if len(kinds) != 1:
             others = [k for k in raw if k != "id" and k not in STEP_KINDS]
-            hint = _hint(str(others[0]), STEP_KINDS) if others and not kinds else ""
+            hint = did_you_mean(str(others[0]), STEP_KINDS) if others and not kinds else ""
             self.bad(path, f"a step needs exactly one kind ({', '.join(STEP_KINDS)}); found "
                            f"{', '.join(kinds) or 'none'}{hint}")
             return None
@@ -356,7 +346,8 @@ class _FlowChecker(_Checker):
             self.ask(kp, value, step, saved)
         elif kind in ("lesson", "quiz"):
             if value not in self.lesson_ids:
-                self.bad(kp, f"unknown lesson {value!r}{_hint(str(value), sorted(self.lesson_ids))}; lessons are "
+                hint = did_you_mean(str(value), sorted(self.lesson_ids))
+                self.bad(kp, f"unknown lesson {value!r}{hint}; lessons are "
                              "content/lessons/*.yaml")
             step.target = str(value)
         elif kind == "branch":
@@ -409,7 +400,7 @@ class _FlowChecker(_Checker):
                         step.choices.append(Choice(bid, text, b.get("goto")))
         kind = value.get("type", "text")
         if kind not in INPUT_TYPES:
-            self.bad((*path, "type"), f"unknown type {kind!r}{_hint(str(kind), INPUT_TYPES)}")
+            self.bad((*path, "type"), f"unknown type {kind!r}{did_you_mean(str(kind), INPUT_TYPES)}")
         step.input_type = str(kind)
         if "regex" in value:
             try:
@@ -434,13 +425,14 @@ class _FlowChecker(_Checker):
         scope, name = target.split(".", 1)
         if scope == "profile":
             if name not in PROFILE_FIELDS:
-                self.bad(path, f"unknown profile field {name!r}{_hint(name, PROFILE_FIELDS)}; fields: "
+                self.bad(path, f"unknown profile field {name!r}{did_you_mean(name, PROFILE_FIELDS)}; fields: "
                                f"{', '.join(PROFILE_FIELDS)}")
         elif scope == "vars":
             if not ID_RE.match(name):
                 self.bad(path, f"vars.{name}: a variable name must be snake_case")
         else:
-            self.bad(path, f"save_to {target!r} must start with profile. or vars.{_hint(scope, ['profile', 'vars'])}")
+            hint = did_you_mean(scope, ["profile", "vars"])
+            self.bad(path, f"save_to {target!r} must start with profile. or vars.{hint}")
 
     def branch(self, path: Path_, value: Any, step: Step, saved: set[str]) -> None:
         if not isinstance(value, list) or not value:
@@ -469,7 +461,7 @@ class _FlowChecker(_Checker):
     def action(self, path: Path_, name: Any, args: Any, step: Step, saved: set[str]) -> None:
         spec = ACTIONS.get(str(name))
         if spec is None:
-            self.bad((*path, "do"), f"unknown action {name!r}{_hint(str(name), sorted(ACTIONS))}; actions: "
+            self.bad((*path, "do"), f"unknown action {name!r}{did_you_mean(str(name), sorted(ACTIONS))}; actions: "
                                     f"{', '.join(sorted(ACTIONS))}")
             return
         step.target = str(name)
@@ -478,7 +470,8 @@ class _FlowChecker(_Checker):
             self.bad((*path, "with"), "`with` must be a mapping of the action's arguments")
         for key in args:
             if key not in spec.args:
-                self.bad((*path, "with", key), f"{name} takes no argument {key!r}{_hint(str(key), list(spec.args))}")
+                hint = did_you_mean(str(key), spec.args)
+                self.bad((*path, "with", key), f"{name} takes no argument {key!r}{hint}")
         for key in spec.required:
             if key not in args:
                 self.bad((*path, "do"), f"{name} needs `with: {{{key}: ...}}`")
@@ -488,7 +481,7 @@ class _FlowChecker(_Checker):
             self.integer((*wp, "points"), args["points"], "points", 1, 10_000)
         if name == "complete_task" and "task" in args and args["task"] not in self.settings.tasks:
             task = str(args["task"])
-            self.bad((*wp, "task"), f"unknown task {task!r}{_hint(task, list(self.settings.tasks))}")
+            self.bad((*wp, "task"), f"unknown task {task!r}{did_you_mean(task, list(self.settings.tasks))}")
         if name == "set_field" and "field" in args:
             self.save_target((*wp, "field"), args["field"])
         if name == "notify_hr" and "text" in args:
@@ -501,7 +494,7 @@ class _FlowChecker(_Checker):
 
         def check(path: Path_, target: str | None, what: str) -> None:
             if target is not None and target not in flow.by_id:
-                self.bad(path, f"{what} {target!r} is not a step of this flow{_hint(target, ids)}")
+                self.bad(path, f"{what} {target!r} is not a step of this flow{did_you_mean(target, ids)}")
 
         for i, step in enumerate(flow.steps):
             idx = next(k for k, s in enumerate(steps_raw) if isinstance(s, dict) and s.get("id") == step.id)
@@ -604,7 +597,8 @@ def _resources(doc: SourceDoc, settings: Settings, problems: list[Problem]) -> l
         depts = raw.get("departments") or []
         for j, d in enumerate(depts if isinstance(depts, list) else []):
             if d not in settings.departments:
-                c.bad((*p, "departments", j), f"unknown department {d!r}{_hint(str(d), list(settings.departments))}")
+                hint = did_you_mean(str(d), list(settings.departments))
+                c.bad((*p, "departments", j), f"unknown department {d!r}{hint}")
         if rid and title and (files or url):
             out.append(Resource(rid, title, files, url, [str(d) for d in depts] if isinstance(depts, list) else []))
     return out
@@ -666,7 +660,7 @@ def load_library(settings: Settings) -> Library:
         lib.flows[flow.id] = flow
     for checker, p, target in calls:
         if target not in lib.flows:
-            checker.bad(p, f"unknown flow {target!r}{_hint(target, sorted(lib.flows))}")
+            checker.bad(p, f"unknown flow {target!r}{did_you_mean(target, sorted(lib.flows))}")
     for name, loader in (("rewards_file", _rewards), ("resources_file", _resources)):
         path = settings.content_path(getattr(policy, name))
         if path.is_file():

@@ -21,8 +21,9 @@ from sqlmodel import col, select
 
 from bot.engine.core import Turn
 from bot.engine.effects import Button
-from bot.flows.loader import BUTTON_DATA, env
+from bot.flows.loader import BUTTON_DATA
 from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
+from bot.i18n import template_environment
 from bot.learning import points as ledger
 from bot.phones import normalize_phone
 from bot.profile.idnumber import Sealer, valid_resident_id
@@ -73,7 +74,7 @@ class FlowRunner:
             for with_parts in (True, False):
                 f = lesson_flow(lesson, with_parts)
                 self.flows[f.id] = f
-        self.env = env()
+        self.env = template_environment()
         self._compiled: dict[str, Any] = {}
 
     # -- entry points -------------------------------------------------------------------------------------------
