@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button
-from bot.status.service import local_today, task_lines
-from store.models import Candidate, CandidateTask, DocumentUpload
+from bot.status.service import local_today, set_task_status, task_lines
+from store.models import Candidate, DocumentUpload
 
 MIME_NAMES = {"image/jpeg": "JPG", "image/png": "PNG", "application/pdf": "PDF", "image/heic": "HEIC",
               "image/webp": "WEBP"}
-
-
-def set_task_status(session: Session, candidate_id: int, task_id: str, status: str, now: datetime) -> None:
-    row = session.exec(select(CandidateTask).where(CandidateTask.candidate_id == candidate_id,
-                                                   CandidateTask.task_id == task_id)).first()
-    row = row or CandidateTask(candidate_id=candidate_id, task_id=task_id, updated_at=now)
-    row.status, row.updated_at = status, now
-    session.add(row)
 
 
 class DocumentHandlers:

@@ -17,7 +17,7 @@ from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_trap
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 40  # the id travels in button data (64 bytes) next to a query number
 ENTRY_KEYS = ("id", "questions", "answer", "not")
-# What an answer template can use; the values come from bot.faq.service.answer_context.
+# What an answer template can use; the values come from bot.status.service.template_values.
 ANSWER_VARS = ("name", "company", "department", "role", "stage", "days_left", "cohort", "tasks")
 
 

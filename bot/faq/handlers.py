@@ -15,6 +15,7 @@ from bot.faq.pending import propose
 from bot.faq.runtime import FaqRuntime
 from bot.logsafe import log_failure
 from bot.profile.idnumber import mask_id_numbers_in
+from bot.status.service import template_values
 from store.models import Candidate, FaqQuery, Ticket
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class FaqHandlers:
         faq = self.runtime.current().faq
         try:
             # Most answers are plain text: the candidate's data is read only for those that use it.
-            ctx = service.answer_context(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate,
+            ctx = template_values(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate,
                                          turn.ctx.clock.now(), turn.locale) \
                 if faq.variables(entry_id, turn.locale) else {}
             text = faq.render(entry_id, turn.locale, ctx)

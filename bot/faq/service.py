@@ -9,22 +9,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.config import Settings
-from bot.i18n import Texts
-from bot.status.service import status_view
 from store.models import Candidate, FaqQuery, RiskSignal, Ticket
-
-
-def answer_context(settings: Settings, texts: Texts, session: Session, cand: Candidate, now: datetime,
-                   locale: str) -> dict[str, Any]:
-    """What an answer template may use (catalog.ANSWER_VARS), from the candidate's own data only."""
-    view = status_view(settings, texts, session, cand, now, locale)
-    cohort = view["cohort"]
-    if isinstance(cohort, dict):
-        cohort = {**cohort, "training_date": cohort["date"]}
-    return {"name": cand.name, "company": settings.file.company.name[locale], "department": view["department"],
-            "role": view["role"], "stage": view["stage"], "days_left": view["days_left"], "cohort": cohort,
-            "tasks": view["tasks"]}
 
 
 def over_rate_limit(session: Session, candidate_id: int, now: datetime, count: int, seconds: int) -> bool:

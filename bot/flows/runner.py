@@ -28,8 +28,8 @@ from bot.learning import points as ledger
 from bot.phones import normalize_phone
 from bot.profile.idnumber import Sealer, valid_resident_id
 from bot.profile.service import ProfileError, profile_view, save_field
-from bot.status.service import status_view
-from store.models import CandidateTask, FlowSession, Interaction, LessonProgress
+from bot.status.service import set_task_status, template_values
+from store.models import FlowSession, Interaction, LessonProgress
 
 log = logging.getLogger(__name__)
 MAX_AUTO_STEPS = 50  # steps run in one turn without waiting: a guard against a goto loop
@@ -404,11 +404,7 @@ class FlowRunner:
         elif name == "set_field":
             self._set(run, str(args["field"]), args["value"])
         elif name == "complete_task":
-            task = turn.session.exec(select(CandidateTask).where(CandidateTask.candidate_id == cand.id,
-                                                                 CandidateTask.task_id == args["task"])).first()
-            task = task or CandidateTask(candidate_id=cand.id, task_id=str(args["task"]), updated_at=now)
-            task.status, task.updated_at = "done", now
-            turn.session.add(task)
+            set_task_status(turn.session, cand.id, str(args["task"]), "done", now)
         elif name == "notify_hr":
             settings = turn.ctx.settings
             text = self._l10n(run, args["text"], settings.default_locale)
@@ -491,15 +487,9 @@ class FlowRunner:
             turn = run.turn
             cand = turn.candidate
             assert cand is not None and cand.id is not None
-            view = status_view(turn.ctx.settings, turn.ctx.texts, turn.session, cand, turn.ctx.clock.now(),
-                               turn.locale)
-            cohort = view["cohort"]
-            if isinstance(cohort, dict):
-                cohort = {**cohort, "training_date": cohort["date"]}
             run.context = {
-                "name": cand.name, "company": turn.ctx.settings.file.company.name[turn.locale],
-                "department": view["department"], "role": view["role"], "stage": view["stage"], "cohort": cohort,
-                "days_left": view["days_left"], "tasks": view["tasks"],
+                **template_values(turn.ctx.settings, turn.ctx.texts, turn.session, cand, turn.ctx.clock.now(),
+                                  turn.locale),
                 "points": ledger.balance(turn.session, cand.id),
                 "profile": profile_view(turn.session, cand.id, self.sealer),
             }

@@ -98,9 +98,28 @@ def status_view(settings: Settings, texts: Texts, session: Session, cand: Candid
         view["cohort"] = {
             "name": cohort.name[locale],
             "date": texts.format_date(locale, cohort.training_date),
+            "training_date": texts.format_date(locale, cohort.training_date),  # the name HR templates use
             "time": cohort.training_time or "",
             "location": cohort.location[locale],
             "address": cohort.address[locale] if cohort.address else "",
         }
         view["days_left"] = (cohort.training_date - today).days
     return view
+
+
+def template_values(settings: Settings, texts: Texts, session: Session, cand: Candidate, now: datetime,
+                    locale: str) -> dict[str, object]:
+    """The candidate's own data as HR-written templates see it (FAQ answers, flow texts)."""
+    view = status_view(settings, texts, session, cand, now, locale)
+    return {"name": cand.name, "company": settings.file.company.name[locale], "department": view["department"],
+            "role": view["role"], "stage": view["stage"], "days_left": view["days_left"], "cohort": view["cohort"],
+            "tasks": view["tasks"]}
+
+
+def set_task_status(session: Session, candidate_id: int, task_id: str, status: str, now: datetime) -> None:
+    """Record progress on a config task (a missing row means open)."""
+    row = session.exec(select(CandidateTask).where(CandidateTask.candidate_id == candidate_id,
+                                                   CandidateTask.task_id == task_id)).first()
+    row = row or CandidateTask(candidate_id=candidate_id, task_id=task_id, updated_at=now)
+    row.status, row.updated_at = status, now
+    session.add(row)
