@@ -269,3 +269,12 @@ def test_an_unquoted_hash_in_a_text_is_refused(tmp_path: Path) -> None:
     assert problems(tmp_path, flow, lesson) == [
         "flows/demo.yaml:23:16: this text contains \" #\", which YAML reads as the start of a comment, so the rest "
         "of the line is lost; put the text in double quotes or use `key: |-` and the text on the next line"]
+
+
+def test_with_must_be_a_mapping(tmp_path: Path) -> None:
+    flow = FLOW.replace("      with:\n        text: {zh-CN: \"大码 {{ vars.size }}\", en: \"Large {{ vars.size }}\"}\n",
+                        "      with: 5\n")
+    assert problems(tmp_path, flow) == [
+        "flows/demo.yaml:19:7: `with` must be a mapping of the action's arguments, e.g. with: {points: 10}",
+        "flows/demo.yaml:18:7: notify_hr needs `with: {text: ...}`",
+    ]

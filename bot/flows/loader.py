@@ -288,6 +288,7 @@ class _FlowChecker(_Checker):
         saved = self._saved_vars(steps_raw)
         steps: list[Step] = []
         first_line: dict[str, int] = {}
+        where: dict[str, Path_] = {}  # step id -> its place in the file, for the messages below
         for i, s in enumerate(steps_raw):
             step = self.step((*p, "steps", i), s, saved)
             if step is None:
@@ -297,12 +298,13 @@ class _FlowChecker(_Checker):
                                                  f"{first_line[step.id]}); step ids must be unique in a flow")
                 continue
             first_line[step.id] = step.line
+            where[step.id] = ("flow", "steps", i)
             steps.append(step)
         if flow_id is None or title is None:
             return None
         flow = Flow(flow_id, title, steps, self.doc.file)
-        self.links(flow, steps_raw)
-        self.reachability(flow, steps_raw)
+        self.links(flow, where)
+        self.reachability(flow, where)
         return flow
 
     def _saved_vars(self, steps_raw: list[Any]) -> set[str]:
@@ -465,9 +467,9 @@ class _FlowChecker(_Checker):
                                     f"{', '.join(sorted(ACTIONS))}")
             return
         step.target = str(name)
+        if args is not None and not isinstance(args, dict):
+            self.bad((*path, "with"), "`with` must be a mapping of the action's arguments, e.g. with: {points: 10}")
         args = args if isinstance(args, dict) else {}
-        if "with" in (self.doc.data or {}) and not isinstance(args, dict):
-            self.bad((*path, "with"), "`with` must be a mapping of the action's arguments")
         for key in args:
             if key not in spec.args:
                 hint = did_you_mean(str(key), spec.args)
@@ -489,16 +491,15 @@ class _FlowChecker(_Checker):
         if name in ("start_flow",) and "flow" in args:
             self.calls.append(((*wp, "flow"), str(args["flow"])))
 
-    def links(self, flow: Flow, steps_raw: list[Any]) -> None:
+    def links(self, flow: Flow, where: dict[str, Path_]) -> None:
         ids = list(flow.by_id)
 
         def check(path: Path_, target: str | None, what: str) -> None:
             if target is not None and target not in flow.by_id:
                 self.bad(path, f"{what} {target!r} is not a step of this flow{did_you_mean(target, ids)}")
 
-        for i, step in enumerate(flow.steps):
-            idx = next(k for k, s in enumerate(steps_raw) if isinstance(s, dict) and s.get("id") == step.id)
-            sp: Path_ = ("flow", "steps", idx)
+        for step in flow.steps:
+            sp = where[step.id]
             check((*sp, "next"), step.next, "next step")
             if step.kind == "goto":
                 check((*sp, "goto"), step.target, "goto target")
@@ -508,9 +509,8 @@ class _FlowChecker(_Checker):
                 check((*sp, "branch", len(step.cases)), step.otherwise, "else target")
             for j, choice in enumerate(step.choices):
                 check((*sp, "ask", "buttons", j, "goto"), choice.goto, "button target")
-            del i
 
-    def reachability(self, flow: Flow, steps_raw: list[Any]) -> None:
+    def reachability(self, flow: Flow, where: dict[str, Path_]) -> None:
         if not flow.steps:
             return
         seen: set[str] = set()
@@ -524,8 +524,7 @@ class _FlowChecker(_Checker):
             todo.extend(flow_successors(flow, step))
         for step in flow.steps:
             if step.id not in seen:
-                idx = next(k for k, s in enumerate(steps_raw) if isinstance(s, dict) and s.get("id") == step.id)
-                self.bad(("flow", "steps", idx, "id"), f"step {step.id!r} can never be reached: no step leads to "
+                self.bad((*where[step.id], "id"), f"step {step.id!r} can never be reached: no step leads to "
                                                        "it; link it (next, goto, branch, a button) or remove it")
 
 

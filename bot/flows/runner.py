@@ -59,7 +59,6 @@ class _Run:
     vars: dict[str, Any]
     stack: list[list[str]]
     context: dict[str, Any] | None = None
-    said_resume: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
