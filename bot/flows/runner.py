@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import bindparam, update
+from sqlmodel import select
 
 from bot.engine.core import Turn
 from bot.engine.effects import Button
@@ -32,6 +32,10 @@ from bot.status.service import set_task_status, template_values
 from store.models import FlowSession, Interaction, LessonProgress
 
 log = logging.getLogger(__name__)
+_FLOWS = FlowSession.__table__  # type: ignore[attr-defined]
+_PAUSE = (update(_FLOWS).where(_FLOWS.c.candidate_id == bindparam("cid"), _FLOWS.c.status == "active")
+          .values(status="paused"))
+_ACTIVE = select(_FLOWS.c.id).where(_FLOWS.c.candidate_id == bindparam("cid"), _FLOWS.c.status == "active")
 MAX_AUTO_STEPS = 50  # steps run in one turn without waiting: a guard against a goto loop
 OPTION_MARKS = "ABCD"
 
@@ -79,15 +83,16 @@ class FlowRunner:
     # -- entry points -------------------------------------------------------------------------------------------
     def active(self, turn: Turn) -> FlowSession | None:
         assert turn.candidate is not None
-        return turn.session.exec(select(FlowSession).where(FlowSession.candidate_id == turn.candidate.id,
-                                                           FlowSession.status == "active")).first()
+        # Asked for every typed line, and mostly the answer is "none": a core query first, the row only if any.
+        found = turn.session.execute(_ACTIVE, {"cid": turn.candidate.id}).scalar()
+        return turn.session.get(FlowSession, found) if found is not None else None
 
     def pause(self, turn: Turn) -> int:
         """Leave whatever flow is active (a command or menu tap): it can be resumed later."""
         assert turn.candidate is not None
-        done = turn.session.execute(
-            update(FlowSession).where(col(FlowSession.candidate_id) == turn.candidate.id,
-                                      col(FlowSession.status) == "active").values(status="paused"))
+        # Runs for every command and menu tap: a core statement built once, not an ORM bulk update (which
+        # cost 0.4 ms a message); start() reads the row afresh, so nothing relies on the identity map here.
+        done = turn.session.execute(_PAUSE, {"cid": turn.candidate.id})
         return int(done.rowcount)  # type: ignore[attr-defined]
 
     def start(self, turn: Turn, flow_id: str, step_id: str | None = None, only: bool = False,
@@ -98,7 +103,8 @@ class FlowRunner:
         flow = self.flows[flow_id]
         self.pause(turn)
         row = turn.session.exec(select(FlowSession).where(FlowSession.candidate_id == turn.candidate.id,
-                                                          FlowSession.flow_id == flow_id)).first()
+                                                          FlowSession.flow_id == flow_id)
+                                .execution_options(populate_existing=True)).first()
         now = turn.ctx.clock.now()
         resume = row is not None and row.status == "paused" and not fresh and step_id is None
         if row is None:
