@@ -131,6 +131,7 @@ class Engine:
     def __init__(self, ctx: AppContext, router: Router):
         self.ctx = ctx
         self.router = router
+        self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
 
     # -- public -------------------------------------------------------------------------------------------
     def handle(self, event: Event) -> list[Effect]:
@@ -153,8 +154,13 @@ class Engine:
             return effects
 
     def main_menu(self, locale: str) -> tuple[tuple[Button, ...], ...]:
-        buttons = [Button(self.ctx.texts.get(locale, e.text_key), e.payload) for e in self.router.menu]
-        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+        """The menu under most replies: the same for every candidate in a language, so built once per menu."""
+        key = (locale, len(self.router.menu))  # capabilities register entries while the app is built
+        menu = self._menus.get(key)
+        if menu is None:
+            buttons = [Button(self.ctx.texts.get(locale, e.text_key), e.payload) for e in self.router.menu]
+            menu = self._menus[key] = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+        return menu
 
     # -- internals ----------------------------------------------------------------------------------------
     def _first_time(self, session: Session, update_id: int) -> bool:
