@@ -91,4 +91,5 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     ProfileHandlers(runner).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
+    router.check()
     return engine

@@ -128,7 +128,7 @@ class FaqQuery(SQLModel, table=True):
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
     at: datetime = Field(index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    outcome: str = Field(max_length=12, description="answer | suggest | unknown | empty | withdrawal")
+    outcome: str = Field(max_length=12, description="answer | suggest | unknown | empty | withdrawal | rate_limited")
     entry_id: str | None = Field(default=None, max_length=48, description="entry answered (or picked)")
     best_id: str | None = Field(default=None, max_length=48, description="best-ranked entry whatever the outcome")
     score: float = 0.0

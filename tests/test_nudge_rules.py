@@ -127,7 +127,7 @@ def test_buttons_can_start_a_flow(tmp_path: Path, settings: Settings, texts: Tex
     row = Outbox(dedupe_key="k", kind="nudge", rule_id="training_soon", candidate_id=1, chat_id=1, due_at=NOW,
                  planned_at=NOW, status="pending")
     _, buttons = renderer(row, NOW)
-    assert json.loads(buttons or "[]") == [[{"text": "📘 学习", "data": "learn:list"}],
+    assert json.loads(buttons or "[]") == [[{"text": "📘 学习", "data": "menu:learn"}],
                                            [{"text": "✍️ 登记劳保鞋尺码", "data": "go:shoe_size"}]]
     with pytest.raises(RulesError) as info:
         load_rules(settings, texts, path, flows={"profile"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, select
 
+from bot.documents.buttons import DocApprove, DocReject, DocRejectReason, DocTask
 from bot.engine.core import Engine, Router, Turn
-from bot.engine.effects import Button
 from bot.status.service import local_today, set_task_status, task_lines
 from store.models import Candidate, DocumentUpload
 
@@ -23,10 +24,10 @@ class DocumentHandlers:
 
     def register(self, router: Router) -> None:
         router.file_handler = self.on_file
-        router.button("doc", self.pick_task, audience="candidate")
-        router.button("docok", self.approve, audience="hr")
-        router.button("docno", self.ask_reason, audience="hr")
-        router.button("docr", self.reject, audience="hr")
+        router.button(DocTask, self.pick_task, audience="candidate")
+        router.button(DocApprove, self.approve, audience="hr")
+        router.button(DocReject, self.ask_reason, audience="hr")
+        router.button(DocRejectReason, self.reject, audience="hr")
         router.command("docs", self.pending, audience="hr", menu_key="cmd_docs")
 
     def _limits(self, turn: Turn) -> dict[str, object]:
@@ -53,9 +54,7 @@ class DocumentHandlers:
         if not ev.file_path or not Path(ev.file_path).is_file():
             turn.say(turn.t("doc_not_received"))
             return
-        today = local_today(settings, turn.ctx.clock.now())
-        open_tasks = [t for t in task_lines(settings, turn.ctx.texts, turn.session, cand, today, turn.locale)
-                      if t.status in ("open", "rejected") and settings.tasks[t.id].document]
+        open_tasks = self._open_document_tasks(turn, cand)
         if not open_tasks:
             Path(ev.file_path).unlink(missing_ok=True)
             turn.say(turn.t("doc_no_tasks"), buttons=self.engine.main_menu(turn.locale))
@@ -66,8 +65,17 @@ class DocumentHandlers:
                                 created_at=turn.ctx.clock.now())
         turn.session.add(upload)
         turn.session.flush()
+        assert upload.id is not None
         turn.say(turn.t("doc_which_task"),
-                 buttons=tuple((Button(t.title, f"doc:{upload.id}:{t.id}"),) for t in open_tasks))
+                 buttons=tuple((DocTask(upload.id, t.id).button(t.title),) for t in open_tasks))
+
+    @staticmethod
+    def _open_document_tasks(turn: Turn, cand: Candidate) -> list[Any]:
+        """The candidate's own tasks that still wait for a document (open, or sent back)."""
+        settings = turn.ctx.settings
+        today = local_today(settings, turn.ctx.clock.now())
+        return [t for t in task_lines(settings, turn.ctx.texts, turn.session, cand, today, turn.locale)
+                if t.status in ("open", "rejected") and settings.tasks[t.id].document]
 
     @staticmethod
     def _keep(storage: Path, candidate_id: int, incoming: Path, mime: str) -> str:
@@ -79,14 +87,14 @@ class DocumentHandlers:
         shutil.move(str(incoming), target)
         return str(target.relative_to(storage))
 
-    def pick_task(self, turn: Turn) -> None:
+    def pick_task(self, turn: Turn, data: DocTask) -> None:
         cand = turn.candidate
         assert cand is not None and cand.id is not None
-        parts = (turn.event.payload or "").split(":")
-        upload = turn.session.get(DocumentUpload, int(parts[1])) if len(parts) == 3 and parts[1].isdigit() else None
-        task = turn.ctx.settings.tasks.get(parts[2]) if len(parts) == 3 else None
+        upload = turn.session.get(DocumentUpload, data.upload)
+        task = turn.ctx.settings.tasks.get(data.task)
+        # Both the upload and the task must be the presser's own: a tampered button names someone else's.
         if upload is None or upload.candidate_id != cand.id or upload.status != "new" or task is None \
-                or not task.document:
+                or task.id not in {t.id for t in self._open_document_tasks(turn, cand)}:
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
             return
         now = turn.ctx.clock.now()
@@ -104,8 +112,9 @@ class DocumentHandlers:
         task = settings.tasks[upload.task_id or ""]
         caption = turn.ctx.texts.get(loc, "doc_hr_caption", number=upload.id, name=cand.name, candidate_id=cand.id,
                                      task=task.title[loc])
-        buttons = ((Button(turn.ctx.texts.get(loc, "doc_approve_button"), f"docok:{upload.id}"),
-                    Button(turn.ctx.texts.get(loc, "doc_reject_button"), f"docno:{upload.id}")),)
+        assert upload.id is not None
+        buttons = ((DocApprove(upload.id).button(turn.ctx.texts.get(loc, "doc_approve_button")),
+                    DocReject(upload.id).button(turn.ctx.texts.get(loc, "doc_reject_button"))),)
         kind = "photo" if upload.mime_type in ("image/jpeg", "image/png") else "document"
         turn.media(kind, str(settings.storage_dir / upload.stored_path), caption, chat_id=chat_id, buttons=buttons)
 
@@ -121,9 +130,8 @@ class DocumentHandlers:
         for upload, cand in rows:
             self._show_to_hr(turn, upload, cand, turn.event.chat_id, turn.locale)
 
-    def _upload_for_hr(self, turn: Turn) -> tuple[DocumentUpload, Candidate] | None:
-        parts = (turn.event.payload or "").split(":")
-        upload = turn.session.get(DocumentUpload, int(parts[1])) if len(parts) >= 2 and parts[1].isdigit() else None
+    def _upload_for_hr(self, turn: Turn, upload_id: int) -> tuple[DocumentUpload, Candidate] | None:
+        upload = turn.session.get(DocumentUpload, upload_id)
         cand = turn.session.get(Candidate, upload.candidate_id) if upload else None
         if upload is None or cand is None:
             turn.say(turn.t("button_expired"))
@@ -133,8 +141,8 @@ class DocumentHandlers:
             return None
         return upload, cand
 
-    def approve(self, turn: Turn) -> None:
-        found = self._upload_for_hr(turn)
+    def approve(self, turn: Turn, data: DocApprove) -> None:
+        found = self._upload_for_hr(turn, data.upload)
         if found is None:
             return
         upload, cand = found
@@ -149,23 +157,22 @@ class DocumentHandlers:
             loc = cand.language or turn.ctx.settings.default_locale
             turn.say(turn.ctx.texts.get(loc, "doc_approved", task=task.title[loc]), chat_id=cand.telegram_chat_id)
 
-    def ask_reason(self, turn: Turn) -> None:
-        found = self._upload_for_hr(turn)
+    def ask_reason(self, turn: Turn, data: DocReject) -> None:
+        found = self._upload_for_hr(turn, data.upload)
         if found is None:
             return
         upload, _ = found
         reasons = turn.ctx.texts.raw(turn.locale, "doc_reject_reasons")
         turn.say(turn.t("doc_reject_which"),
-                 buttons=tuple((Button(r, f"docr:{upload.id}:{i}"),) for i, r in enumerate(reasons)))
+                 buttons=tuple((DocRejectReason(upload.id or 0, i).button(r),) for i, r in enumerate(reasons)))
 
-    def reject(self, turn: Turn) -> None:
-        found = self._upload_for_hr(turn)
+    def reject(self, turn: Turn, data: DocRejectReason) -> None:
+        found = self._upload_for_hr(turn, data.upload)
         if found is None:
             return
         upload, cand = found
-        parts = (turn.event.payload or "").split(":")
         reasons_hr = turn.ctx.texts.raw(turn.locale, "doc_reject_reasons")
-        index = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() and int(parts[2]) < len(reasons_hr) else 0
+        index = data.reason if 0 <= data.reason < len(reasons_hr) else 0
         loc = cand.language or turn.ctx.settings.default_locale
         reason = turn.ctx.texts.raw(loc, "doc_reject_reasons")[index]
         now = turn.ctx.clock.now()

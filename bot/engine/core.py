@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.engine import buttons as button_types
+from bot.engine.buttons import ButtonData, ButtonDataError
 from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
@@ -49,6 +51,13 @@ class AppContext:
     rules: RuleSet = field(default_factory=RuleSet)
 
 
+@dataclass(frozen=True)
+class MenuButton(ButtonData, prefix="menu"):
+    """A main-menu entry by name ("status", "points" ...): the entries capabilities register."""
+
+    entry: str
+
+
 @dataclass
 class Turn:
     """One event being handled: who sent it, in which language, and the effects produced so far."""
@@ -60,6 +69,8 @@ class Turn:
     is_hr: bool
     locale: str
     effects: list[Effect] = field(default_factory=list)
+    button: ButtonData | None = None  # the typed data of the button pressed, once the router has read it
+    handled_by: str | None = None  # the handler the router chose (None: the router's own fallback answer)
 
     def t(self, key: str, **values: Any) -> str:
         """A text in the language of the person this turn answers."""
@@ -79,6 +90,7 @@ class Turn:
 
 
 Handler = Callable[[Turn], None]
+B = TypeVar("B", bound=ButtonData)
 
 
 @dataclass(frozen=True)
@@ -92,8 +104,15 @@ class Command:
 @dataclass(frozen=True)
 class MenuEntry:
     order: int
+    name: str
     text_key: str
-    payload: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class ButtonRoute:
+    handler: Callable[[Turn, Any], None]
+    audience: str
 
 
 class Router:
@@ -101,30 +120,42 @@ class Router:
 
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
-        self.buttons: dict[str, tuple[Handler, str]] = {}
+        self.buttons: dict[type[ButtonData], ButtonRoute] = {}
         self.menu: list[MenuEntry] = []
         self.contact_handler: Handler | None = None
         self.text_handler: Handler | None = None
         self.file_handler: Handler | None = None
         # Consulted before routing; one that returns True has handled the event (a flow waiting for input).
         self.interceptors: list[Callable[[Turn], bool]] = []
-        # Tasks that can be done right in the chat: task id -> button data that starts it (/status shows them).
-        self.task_actions: dict[str, str] = {}
+        # Tasks that can be done right in the chat: task id -> the button that starts it (/status shows them).
+        self.task_actions: dict[str, ButtonData] = {}
 
     def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
         self.commands[name] = Command(name, handler, audience, menu_key)
 
-    def button(self, prefix: str, handler: Handler, audience: str) -> None:
-        """Buttons carry 'prefix:arg' data; the handler reads the arg from event.payload."""
-        if prefix in self.buttons:
-            raise ValueError(f"button prefix {prefix!r} registered twice")
-        self.buttons[prefix] = (handler, audience)
+    def button(self, kind: type[B], handler: Callable[[Turn, B], None], audience: str) -> None:
+        """Presses of ``kind`` go to ``handler`` with their typed data (the engine has parsed them)."""
+        if kind in self.buttons:
+            raise ValueError(f"button type {kind.__name__} registered twice")
+        self.buttons[kind] = ButtonRoute(handler, audience)
 
-    def menu_entry(self, order: int, text_key: str, payload: str) -> None:
-        self.menu.append(MenuEntry(order, text_key, payload))
+    def menu_entry(self, order: int, name: str, text_key: str, handler: Handler) -> None:
+        """A main-menu button: ``MenuButton(name)``, answered by ``handler``."""
+        if any(e.name == name for e in self.menu):
+            raise ValueError(f"menu entry {name!r} registered twice")
+        self.menu.append(MenuEntry(order, name, text_key, handler))
         self.menu.sort(key=lambda e: e.order)
+
+    def menu_names(self) -> set[str]:
+        return {e.name for e in self.menu}
+
+    def check(self) -> None:
+        """At start-up: every declared button type has a handler, or a press of it would go nowhere."""
+        unclaimed = sorted(k.__name__ for k in button_types.declared().values() if k not in self.buttons)
+        if unclaimed:
+            raise RuntimeError(f"button types without a handler: {', '.join(unclaimed)}")
 
 
 class Engine:
@@ -132,6 +163,7 @@ class Engine:
         self.ctx = ctx
         self.router = router
         self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
+        router.button(MenuButton, self._menu_button, audience="candidate")
 
     # -- public -------------------------------------------------------------------------------------------
     def handle(self, event: Event) -> list[Effect]:
@@ -158,7 +190,7 @@ class Engine:
         key = (locale, len(self.router.menu))  # capabilities register entries while the app is built
         menu = self._menus.get(key)
         if menu is None:
-            buttons = [Button(self.ctx.texts.get(locale, e.text_key), e.payload) for e in self.router.menu]
+            buttons = [MenuButton(e.name).button(self.ctx.texts.get(locale, e.text_key)) for e in self.router.menu]
             menu = self._menus[key] = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
         return menu
 
@@ -211,6 +243,11 @@ class Engine:
         ev = turn.event
         if ev.chat_type != "private":
             return  # groups are for people; the cohort-group capability will claim what it needs
+        if ev.kind == "button":
+            try:
+                turn.button = button_types.parse(ev.payload or "")
+            except ButtonDataError as exc:
+                log.info("button data from user %s not understood: %s", ev.user_id, exc)
         for intercept in self.router.interceptors:
             if intercept(turn):
                 return
@@ -219,15 +256,16 @@ class Engine:
             if cmd is None:
                 turn.say(turn.t("unknown_command", command=ev.command or ""), buttons=self._menu_for(turn))
             elif self._allowed(turn, cmd.audience):
+                turn.handled_by = _name(cmd.handler)
                 cmd.handler(turn)
         elif ev.kind == "button":
             turn.effects.append(AnswerButton(ev.callback_id or ""))
-            prefix = (ev.payload or "").split(":", 1)[0]
-            entry = self.router.buttons.get(prefix)
-            if entry is None:
-                turn.say(turn.t("button_expired"), buttons=self._menu_for(turn))
-            elif self._allowed(turn, entry[1]):
-                entry[0](turn)
+            route = self.router.buttons.get(type(turn.button)) if turn.button is not None else None
+            if route is None:  # data no declared type reads: tampered, or from a bot version long gone
+                self._fallback(turn, "button_expired")
+            elif self._allowed(turn, route.audience):
+                turn.handled_by = _name(route.handler)
+                route.handler(turn, turn.button)
         elif ev.kind == "contact" and self.router.contact_handler:
             self.router.contact_handler(turn)
         elif ev.kind == "text" and self.router.text_handler:
@@ -235,9 +273,25 @@ class Engine:
         elif ev.kind == "file" and self.router.file_handler:
             self.router.file_handler(turn)
         elif ev.unsupported == "edited":
-            turn.say(turn.t("edited_message"), buttons=self._menu_for(turn))
+            self._fallback(turn, "edited_message")
         else:
-            turn.say(turn.t("unsupported_message"), buttons=self._menu_for(turn))
+            self._fallback(turn, "unsupported_message")
+
+    def _fallback(self, turn: Turn, key: str) -> None:
+        """What we could not take: the sentence and the menu; someone not linked yet is shown how to link."""
+        if turn.candidate is None and not turn.is_hr:
+            turn.say(turn.t(key) + "\n" + turn.t("not_bound"), ask_contact=turn.t("share_phone_button"))
+            return
+        turn.say(turn.t(key), buttons=self._menu_for(turn))
+
+    def _menu_button(self, turn: Turn, data: MenuButton) -> None:
+        entry = next((e for e in self.router.menu if e.name == data.entry), None)
+        if entry is None:  # an entry that no longer exists (an old message): the menu as it is now
+            turn.handled_by = None
+            self._fallback(turn, "button_expired")
+            return
+        turn.handled_by = _name(entry.handler)
+        entry.handler(turn)
 
     def _menu_for(self, turn: Turn) -> tuple[tuple[Button, ...], ...]:
         return self.main_menu(turn.locale) if turn.candidate else ()
@@ -247,7 +301,8 @@ class Engine:
         if cand is None or cand.id is None:
             return
         ev = turn.event
-        detail = ev.command if ev.kind == "command" else (ev.payload or "").split(":", 1)[0] or ev.unsupported
+        detail = ev.command if ev.kind == "command" else \
+            (turn.button.prefix if turn.button is not None else None) or ev.unsupported
         now = self.ctx.clock.now()
         turn.session.execute(_LOG_INTERACTION, {"candidate_id": cand.id, "kind": ev.kind, "detail": detail or None,
                                                 "at": now})
@@ -260,3 +315,7 @@ class Engine:
             set_committed_value(cand, "last_seen_at", now)
 
 
+
+
+def _name(handler: Callable[..., Any]) -> str:
+    return getattr(handler, "__qualname__", None) or repr(handler)

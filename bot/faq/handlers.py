@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button
 from bot.faq import service
+from bot.faq.buttons import FaqAdd, FaqAskHr, FaqPick, FaqVote, StayOption
 from bot.faq.catalog import FaqEntry
 from bot.faq.pending import propose
 from bot.faq.runtime import FaqRuntime
@@ -42,13 +43,12 @@ class FaqHandlers:
         router.command("ask", self.prompt, audience="candidate", menu_key="cmd_ask")
         router.command("inbox", self.inbox, audience="hr", menu_key="cmd_inbox")
         router.command("reply", self.reply_command, audience="hr", menu_key="cmd_reply")
-        router.button("faqq", self.prompt, audience="candidate")
-        router.button("faqv", self.vote, audience="candidate")
-        router.button("faqs", self.pick, audience="candidate")
-        router.button("faqask", self.ask_hr, audience="candidate")
-        router.button("stay", self.stay_option, audience="candidate")
-        router.button("faqadd", self.add_to_faq, audience="hr")
-        router.menu_entry(30, "menu_ask", "faqq:menu")
+        router.button(FaqVote, self.vote, audience="candidate")
+        router.button(FaqPick, self.pick, audience="candidate")
+        router.button(FaqAskHr, self.ask_hr, audience="candidate")
+        router.button(StayOption, self.stay_option, audience="candidate")
+        router.button(FaqAdd, self.add_to_faq, audience="hr")
+        router.menu_entry(30, "ask", "menu_ask", self.prompt)
         router.text_handler = self.free_text
 
     # -- candidates ---------------------------------------------------------------------------------------
@@ -70,10 +70,12 @@ class FaqHandlers:
             return
         cand, now, policy = turn.candidate, turn.ctx.clock.now(), turn.ctx.settings.file.faq
         assert cand.id is not None
-        if service.over_rate_limit(turn.session, cand.id, now, policy.rate_limit.count, policy.rate_limit.seconds):
-            turn.say(turn.t("faq_rate_limited"))
-            return
         text = mask_id_numbers_in((ev.text or "").strip()[:1000])  # stored: never keep an ID number
+        if service.over_rate_limit(turn.session, cand.id, now, policy.rate_limit.count, policy.rate_limit.seconds):
+            # Not matched, but kept, so that "ask HR" under the reply has a question to hand over.
+            query = service.record_query(turn.session, cand, text, "rate_limited", now)
+            turn.say(turn.t("faq_rate_limited"), buttons=self._ask_hr_button(turn, query))
+            return
         match, quits = self.runtime.match(text)
         if quits:
             self._withdrawal(turn, cand, text)
@@ -84,14 +86,15 @@ class FaqHandlers:
             self._say_answer(turn, query, match.id)
         elif match.outcome == "suggest":
             faq = self.runtime.current().faq
-            rows = [(Button(entry_label(faq.by_id[s], turn.locale), f"faqs:{query.id}:{s}"),)
+            assert query.id is not None
+            rows = [(FaqPick(query.id, s).button(entry_label(faq.by_id[s], turn.locale)),)
                     for s in match.suggestions]
-            rows.append((Button(turn.t("faq_none_of_these"), f"faqask:{query.id}"),))
+            rows.append((FaqAskHr(query.id).button(turn.t("faq_none_of_these")),))
             turn.say(turn.t("faq_suggest"), buttons=tuple(rows))
         elif match.outcome == "empty":
             turn.say(turn.t("faq_empty"))
         else:
-            turn.say(turn.t("faq_unknown"), buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+            turn.say(turn.t("faq_unknown"), buttons=self._ask_hr_button(turn, query))
 
     def _say_answer(self, turn: Turn, query: FaqQuery, entry_id: str) -> None:
         assert turn.candidate is not None
@@ -104,36 +107,40 @@ class FaqHandlers:
             text = faq.render(entry_id, turn.locale, ctx)
         except Exception as exc:  # noqa: BLE001 - a broken answer must not leave the candidate without a reply
             log_failure(log, f"FAQ answer {entry_id} ({turn.locale})", exc)
-            turn.say(turn.t("faq_answer_failed"),
-                     buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+            turn.say(turn.t("faq_answer_failed"), buttons=self._ask_hr_button(turn, query))
             return
-        turn.say(text, buttons=((Button(turn.t("faq_vote_up"), f"faqv:{query.id}:up"),
-                                 Button(turn.t("faq_vote_down"), f"faqv:{query.id}:down")),))
+        assert query.id is not None
+        turn.say(text, buttons=((FaqVote(query.id, "up").button(turn.t("faq_vote_up")),
+                                 FaqVote(query.id, "down").button(turn.t("faq_vote_down"))),))
 
-    def _query_from_button(self, turn: Turn) -> tuple[FaqQuery | None, list[str]]:
+    @staticmethod
+    def _ask_hr_button(turn: Turn, query: FaqQuery) -> tuple[tuple[Button, ...], ...]:
+        assert query.id is not None
+        return ((FaqAskHr(query.id).button(turn.t("faq_ask_hr_button")),),)
+
+    def _own_query(self, turn: Turn, query_id: int) -> FaqQuery | None:
+        """The query a button names, if it is the presser's own."""
         assert turn.candidate is not None
-        parts = (turn.event.payload or "").split(":")
-        query = service.own_query(turn.session, turn.candidate, parts[1]) if len(parts) > 1 else None
+        query = service.own_query(turn.session, turn.candidate, str(query_id))
         if query is None:
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
-        return query, parts[2:]
+        return query
 
-    def vote(self, turn: Turn) -> None:
-        query, rest = self._query_from_button(turn)
+    def vote(self, turn: Turn, data: FaqVote) -> None:
+        query = self._own_query(turn, data.query)
         if query is None:
             return
-        value = rest[0] if rest and rest[0] in ("up", "down") else "up"
-        service.vote(turn.session, query, value, turn.ctx.clock.now())
-        if value == "up":
+        service.vote(turn.session, query, data.value, turn.ctx.clock.now())
+        if data.value == "up":
             turn.say(turn.t("faq_thanks"))
         else:
-            turn.say(turn.t("faq_sorry"), buttons=((Button(turn.t("faq_ask_hr_button"), f"faqask:{query.id}"),),))
+            turn.say(turn.t("faq_sorry"), buttons=self._ask_hr_button(turn, query))
 
-    def pick(self, turn: Turn) -> None:
-        query, rest = self._query_from_button(turn)
+    def pick(self, turn: Turn, data: FaqPick) -> None:
+        query = self._own_query(turn, data.query)
         if query is None:
             return
-        entry_id = rest[0] if rest else ""
+        entry_id = data.entry
         if entry_id not in self.runtime.current().faq.by_id:  # the FAQ changed since the buttons were sent
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
             return
@@ -141,8 +148,8 @@ class FaqHandlers:
         turn.session.add(query)
         self._say_answer(turn, query, entry_id)
 
-    def ask_hr(self, turn: Turn) -> None:
-        query, _ = self._query_from_button(turn)
+    def ask_hr(self, turn: Turn, data: FaqAskHr) -> None:
+        query = self._own_query(turn, data.query)
         if query is None:
             return
         assert turn.candidate is not None
@@ -161,17 +168,16 @@ class FaqHandlers:
         ticket = service.open_ticket(turn.session, cand, "withdrawal", text, now, query).ticket
         self._tell_hr(turn, "hr_withdrawal_alert", ticket, cand)
         turn.say(turn.t("faq_withdrawal_reply", name=cand.name),
-                 buttons=((Button(turn.t("faq_withdrawal_batch_button"), f"stay:{ticket.id}:batch"),),
-                          (Button(turn.t("faq_withdrawal_talk_button"), f"stay:{ticket.id}:talk"),)))
+                 buttons=((StayOption(ticket.id or 0, "batch").button(turn.t("faq_withdrawal_batch_button")),),
+                          (StayOption(ticket.id or 0, "talk").button(turn.t("faq_withdrawal_talk_button")),)))
 
-    def stay_option(self, turn: Turn) -> None:
+    def stay_option(self, turn: Turn, data: StayOption) -> None:
         assert turn.candidate is not None
-        parts = (turn.event.payload or "").split(":")
-        ticket = turn.session.get(Ticket, int(parts[1])) if len(parts) == 3 and parts[1].isdigit() else None
-        if ticket is None or ticket.candidate_id != turn.candidate.id or parts[2] not in ("batch", "talk"):
+        ticket = turn.session.get(Ticket, data.ticket)
+        if ticket is None or ticket.candidate_id != turn.candidate.id:
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
             return
-        key = {"batch": "faq_withdrawal_batch_button", "talk": "faq_withdrawal_talk_button"}[parts[2]]
+        key = {"batch": "faq_withdrawal_batch_button", "talk": "faq_withdrawal_talk_button"}[data.option]
         hr_locale = turn.ctx.settings.default_locale
         for admin in sorted(turn.ctx.settings.hr_admins):
             turn.say(turn.ctx.texts.get(hr_locale, "hr_withdrawal_option", ticket=ticket.id,
@@ -211,7 +217,7 @@ class FaqHandlers:
             return
         cand = turn.session.get(Candidate, ticket.candidate_id)
         assert cand is not None
-        buttons = ((Button(turn.t("hr_add_faq_button"), f"faqadd:{ticket.id}"),),) if ticket.kind == "question" \
+        buttons = ((FaqAdd(ticket.id or 0).button(turn.t("hr_add_faq_button")),),) if ticket.kind == "question" \
             else ()
         if cand.telegram_chat_id is None or cand.unreachable_at is not None:
             turn.say(turn.t("hr_reply_unreachable", name=cand.name, ticket=ticket.id), buttons=buttons)
@@ -236,11 +242,10 @@ class FaqHandlers:
                          "withdrawal": ticket.kind == "withdrawal", **service.age_parts(ticket.created_at, now)})
         turn.say(turn.t("hr_inbox", tickets=rows, total=total, more=total - len(rows)))
 
-    def add_to_faq(self, turn: Turn) -> None:
-        ref = (turn.event.payload or "").split(":", 1)[-1]
-        ticket = turn.session.get(Ticket, int(ref)) if ref.isdigit() else None
+    def add_to_faq(self, turn: Turn, data: FaqAdd) -> None:
+        ticket = turn.session.get(Ticket, data.ticket)
         if ticket is None:
-            turn.say(turn.t("hr_ticket_not_found", ticket=ref))
+            turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
             return
         if ticket.status != "answered" or not ticket.answer:
             turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.engine.core import Router, Turn
+from bot.flows.buttons import FlowButton, StartFlow
 from bot.flows.runner import FlowRunner
 
 
@@ -11,12 +12,12 @@ class FlowHandlers:
         self.runner = runner
 
     def register(self, router: Router) -> None:
-        router.button("f", self.runner.on_button, audience="candidate")
-        router.button("go", self.go, audience="candidate")
+        router.button(FlowButton, self.runner.on_button, audience="candidate")
+        router.button(StartFlow, self.go, audience="candidate")
         for flow in self.runner.library.flows.values():
             for step in flow.steps:
                 if step.kind == "do" and step.target == "complete_task":
-                    router.task_actions.setdefault(str(step.args["task"]), f"go:{flow.id}")
+                    router.task_actions.setdefault(str(step.args["task"]), StartFlow(flow.id))
         router.command("cancel", self.cancel, audience="candidate", menu_key="cmd_cancel")
         router.interceptors.append(self.intercept)
 
@@ -26,7 +27,7 @@ class FlowHandlers:
         if turn.candidate is None:
             return False
         ev = turn.event
-        if ev.kind == "command" or (ev.kind == "button" and not (ev.payload or "").startswith("f:")):
+        if ev.kind == "command" or (ev.kind == "button" and not isinstance(turn.button, FlowButton)):
             self.runner.pause(turn)
             return False
         if ev.kind not in ("text", "file"):
@@ -40,8 +41,8 @@ class FlowHandlers:
             self.runner.on_file(turn, row)
         return True
 
-    def go(self, turn: Turn) -> None:
-        flow_id = (turn.event.payload or "").split(":", 1)[-1]
+    def go(self, turn: Turn, data: StartFlow) -> None:
+        flow_id = data.flow
         if flow_id not in self.runner.library.flows:
             turn.say(turn.t("button_expired"), buttons=self.runner.main_menu(turn.locale))
             return

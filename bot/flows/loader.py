@@ -13,7 +13,9 @@ from typing import Any
 from jinja2 import TemplateError, meta, nodes
 
 from bot.config import Settings
+from bot.engine.buttons import MAX_BYTES
 from bot.flows.actions import ACTIONS
+from bot.flows.buttons import WIDEST_SESSION, WIDEST_VERSION, FlowButton
 from bot.flows.model import (
     INPUT_TYPES,
     PROFILE_FIELDS,
@@ -49,10 +51,6 @@ STEP_KEYS = {
     "end": set(),
 }
 ASK_KEYS = ("text", "buttons", "type", "regex", "min_length", "max_length", "retry", "save_to")
-# Button data is "f:<session>:<version>:<choice>". The check at load assumes the widest session number and
-# version we plan for (10 and 6 digits).
-BUTTON_DATA = "f:{session}:{version}:{choice}"
-WIDEST = {"session": 10**10 - 1, "version": 10**6 - 1}
 LESSON_KEYS = ("id", "title", "minutes", "roles", "points", "parts", "quiz")
 PART_KEYS = ("text", "image", "video", "link", "caption")
 QUESTION_KEYS = ("question", "options", "answer", "explanation")
@@ -390,9 +388,9 @@ class _FlowChecker(_Checker):
                             else ""
                         self.bad(bp, f"button id {bid!r} must be snake_case{why}")
                         continue
-                    data = BUTTON_DATA.format(choice=bid, **WIDEST)
-                    if len(data.encode()) > 64:
-                        self.bad((*bp, "id"), f"button id {bid!r} makes the button data {len(data.encode())} "
+                    size = FlowButton(WIDEST_SESSION, WIDEST_VERSION, bid).size()
+                    if size > MAX_BYTES:
+                        self.bad((*bp, "id"), f"button id {bid!r} makes the button data {size} "
                                               "bytes; Telegram allows 64: shorten the id")
                     if bid in seen:
                         self.bad((*bp, "id"), f"duplicate button id {bid!r}")

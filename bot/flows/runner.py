@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import select
 
-from bot.engine.core import Turn
+from bot.engine.core import MenuButton, Turn
 from bot.engine.effects import Button
-from bot.flows.loader import BUTTON_DATA
+from bot.flows.buttons import FlowButton
 from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
 from bot.i18n import template_environment
 from bot.learning import points as ledger
+from bot.learning.buttons import LearnButton
 from bot.phones import normalize_phone
 from bot.profile.idnumber import Sealer, valid_resident_id
 from bot.profile.service import ProfileError, profile_view, save_field
@@ -153,17 +154,13 @@ class FlowRunner:
         self._present(run, run.extra["flow"], run.extra["step"])
         self._save(run)
 
-    def on_button(self, turn: Turn) -> None:
+    def on_button(self, turn: Turn, data: FlowButton) -> None:
         assert turn.candidate is not None
-        parts = (turn.event.payload or "").split(":")
-        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-            turn.say(turn.t("button_expired"))
-            return
-        row = turn.session.get(FlowSession, int(parts[1]))
+        row = turn.session.get(FlowSession, data.session)
         if row is None or row.candidate_id != turn.candidate.id or row.status == "done":
             turn.say(turn.t("flow_stale_button"))
             return
-        if row.version != int(parts[2]):
+        if row.version != data.version:
             turn.say(turn.t("flow_stale_button"))
             if row.status == "active":
                 run = self._load(turn, row)
@@ -177,7 +174,7 @@ class FlowRunner:
         run = self._load(turn, row)
         if run is None:
             return
-        flow, step, choice = run.extra["flow"], run.extra["step"], parts[3]
+        flow, step, choice = run.extra["flow"], run.extra["step"], data.choice
         if step.kind == "say":
             self._advance(run, flow, step)
         elif step.kind == "ask":
@@ -322,7 +319,8 @@ class FlowRunner:
         if run.row.id is None:
             run.turn.session.add(run.row)
             run.turn.session.flush()
-        return Button(text, BUTTON_DATA.format(session=run.row.id, version=run.row.version + 1, choice=choice))
+        assert run.row.id is not None
+        return FlowButton(run.row.id, run.row.version + 1, choice).button(text)
 
     def _save(self, run: _Run) -> None:
         row = run.row
@@ -467,13 +465,13 @@ class FlowRunner:
             turn.say(turn.t("quiz_passed", title=title, correct=correct, total=total,
                             points=lesson.points if awarded else 0,
                             balance=ledger.balance(turn.session, cand.id)),
-                     buttons=((Button(turn.t("learn_more_button"), "learn:list"),),
-                              (Button(turn.t("points_button"), "menu:points"),)))
+                     buttons=((LearnButton().button(turn.t("learn_more_button")),),
+                              (MenuButton("points").button(turn.t("points_button")),)))
         else:
             turn.say(turn.t("quiz_failed", title=title, correct=correct, total=total,
                             needed=_needed(turn.ctx.settings.file.learning.pass_ratio, total)),
-                     buttons=((Button(turn.t("quiz_retry_button"), f"learn:quiz:{lesson.id}"),),
-                              (Button(turn.t("learn_more_button"), "learn:list"),)))
+                     buttons=((LearnButton("quiz", lesson.id).button(turn.t("quiz_retry_button")),),
+                              (LearnButton().button(turn.t("learn_more_button")),)))
 
     # -- texts ----------------------------------------------------------------------------------------------
     def _l10n(self, run: _Run, text: L10n | None, locale: str | None = None) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.engine.core import MenuButton
 from bot.i18n import Texts
 from bot.outbox.store import enqueue
 from bot.phones import normalize_phone
@@ -81,7 +82,7 @@ def stage_notice(settings: Settings, texts: Texts, cand: Candidate) -> tuple[str
     loc = cand.language or settings.default_locale
     stage = settings.stages[cand.stage]
     text = texts.get(loc, "stage_changed", stage=stage.label[loc], todo=stage.todo[loc] if stage.todo else "")
-    return text, [[{"text": texts.get(loc, "menu_status"), "data": "menu:status"}]]
+    return text, [[{"text": texts.get(loc, "menu_status"), "data": MenuButton("status").pack()}]]
 
 
 def queue_stage_notice(session: Session, settings: Settings, texts: Texts, cand: Candidate, now: datetime) -> bool:

@@ -6,10 +6,10 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.engine.core import Router, Turn
-from bot.engine.effects import Button
 from bot.flows.model import Library
 from bot.flows.runner import FlowRunner
 from bot.learning import points as ledger
+from bot.learning.buttons import LearnButton, RewardButton, RewardDelivered
 from store.models import Candidate, LessonProgress, Redemption
 
 
@@ -23,14 +23,12 @@ class LearningHandlers:
         router.command("points", self.points, audience="candidate", menu_key="cmd_points")
         router.command("rewards", self.rewards, audience="candidate", menu_key="cmd_rewards")
         router.command("resources", self.resources, audience="candidate", menu_key="cmd_resources")
-        router.button("learn", self.learn_button, audience="candidate")
-        router.button("pts", self.points, audience="candidate")
-        router.button("rw", self.reward_button, audience="candidate")
-        router.button("rwd", self.delivered, audience="hr")
-        router.button("res", self.resources, audience="candidate")
-        router.menu_entry(20, "menu_learn", "learn:list")
-        router.menu_entry(40, "menu_points", "pts:show")
-        router.menu_entry(60, "menu_resources", "res:list")
+        router.button(LearnButton, self.learn_button, audience="candidate")
+        router.button(RewardButton, self.reward_button, audience="candidate")
+        router.button(RewardDelivered, self.delivered, audience="hr")
+        router.menu_entry(20, "learn", "menu_learn", self.learn)
+        router.menu_entry(40, "points", "menu_points", self.points)
+        router.menu_entry(60, "resources", "menu_resources", self.resources)
 
     # -- lessons ----------------------------------------------------------------------------------------------
     def learn(self, turn: Turn) -> None:
@@ -44,15 +42,14 @@ class LearningHandlers:
             return
         rows = [{"title": ls.title[turn.locale], "minutes": ls.minutes, "points": ls.points, "done": ls.id in passed,
                  "mine": ls.suits(cand.role)} for ls in lessons]
-        buttons = tuple((Button(("✅ " if ls.id in passed else "📘 ") + ls.title[turn.locale],
-                                f"learn:start:{ls.id}"),) for ls in lessons)
+        buttons = tuple((LearnButton("start", ls.id).button(("✅ " if ls.id in passed else "📘 ")
+                                                             + ls.title[turn.locale]),) for ls in lessons)
         turn.say(turn.t("learn_list", lessons=rows, done=len(passed & set(self.library.lessons)),
                         total=len(lessons)), buttons=buttons)
 
-    def learn_button(self, turn: Turn) -> None:
-        parts = (turn.event.payload or "").split(":")
-        action = parts[1] if len(parts) > 1 else "list"
-        lesson = self.library.lessons.get(parts[2]) if len(parts) > 2 else None
+    def learn_button(self, turn: Turn, data: LearnButton) -> None:
+        action = data.action
+        lesson = self.library.lessons.get(data.lesson)
         if action == "start" and lesson is not None:
             turn.say(turn.t("lesson_intro", title=lesson.title[turn.locale], minutes=lesson.minutes,
                             parts=len(lesson.parts), questions=len(lesson.quiz), points=lesson.points))
@@ -73,8 +70,8 @@ class LearningHandlers:
             lines.append({"date": turn.ctx.texts.format_date(turn.locale, e.at.astimezone(turn.ctx.settings.tz).date()),
                           "delta": e.delta, "what": what})
         turn.say(turn.t("points_view", balance=ledger.balance(turn.session, cand.id), entries=lines),
-                 buttons=((Button(turn.t("rewards_button"), "rw:list"),), (Button(turn.t("learn_more_button"),
-                                                                                   "learn:list"),)))
+                 buttons=((RewardButton().button(turn.t("rewards_button")),),
+                          (LearnButton().button(turn.t("learn_more_button")),)))
 
     def _entry_label(self, turn: Turn, reason: str, ref: str) -> str:
         kind, _, rest = ref.partition(":")
@@ -96,18 +93,17 @@ class LearningHandlers:
             items.append({"name": r.name[turn.locale], "cost": r.cost, "left": left,
                           "description": r.description[turn.locale] if r.description else ""})
             if left:
-                buttons.append((Button(f"🎁 {r.name[turn.locale]} · {r.cost}", f"rw:ask:{r.id}"),))
+                buttons.append((RewardButton("ask", r.id).button(f"🎁 {r.name[turn.locale]} · {r.cost}"),))
         turn.say(turn.t("rewards_list", balance=ledger.balance(turn.session, cand.id), rewards=items),
                  buttons=tuple(buttons))
 
-    def reward_button(self, turn: Turn) -> None:
-        parts = (turn.event.payload or "").split(":")
-        action = parts[1] if len(parts) > 1 else "list"
-        reward = self.library.rewards.get(parts[2]) if len(parts) > 2 else None
+    def reward_button(self, turn: Turn, data: RewardButton) -> None:
+        action = data.action
+        reward = self.library.rewards.get(data.reward)
         if action == "ask" and reward is not None:
             turn.say(turn.t("reward_confirm", name=reward.name[turn.locale], cost=reward.cost),
-                     buttons=((Button(turn.t("reward_confirm_button"), f"rw:ok:{reward.id}"),
-                               Button(turn.t("reward_cancel_button"), "rw:list")),))
+                     buttons=((RewardButton("ok", reward.id).button(turn.t("reward_confirm_button")),
+                               RewardButton().button(turn.t("reward_cancel_button"))),))
         elif action == "ok" and reward is not None:
             self._redeem(turn, reward.id)
         else:
@@ -121,11 +117,11 @@ class LearningHandlers:
         name = reward.name[turn.locale]
         if result.outcome == "not_enough":
             turn.say(turn.t("reward_not_enough", name=name, cost=reward.cost, balance=result.balance),
-                     buttons=((Button(turn.t("learn_more_button"), "learn:list"),),))
+                     buttons=((LearnButton().button(turn.t("learn_more_button")),),))
             return
         if result.outcome == "out_of_stock":
-            turn.say(turn.t("reward_out_of_stock", name=name), buttons=((Button(turn.t("rewards_button"),
-                                                                               "rw:list"),),))
+            turn.say(turn.t("reward_out_of_stock", name=name),
+                     buttons=((RewardButton().button(turn.t("rewards_button")),),))
             return
         assert result.redemption is not None
         turn.say(turn.t("reward_done", name=name, balance=result.balance), buttons=self.runner.main_menu(turn.locale))
@@ -135,12 +131,11 @@ class LearningHandlers:
             turn.say(turn.ctx.texts.get(loc, "hr_redemption", number=result.redemption.id, name=cand.name,
                                         candidate_id=cand.id, reward=reward.name[loc], cost=reward.cost,
                                         phone=cand.phone),
-                     chat_id=admin, buttons=((Button(turn.ctx.texts.get(loc, "hr_redemption_delivered_button"),
-                                                     f"rwd:{result.redemption.id}"),),))
+                     chat_id=admin, buttons=((RewardDelivered(result.redemption.id or 0).button(
+                         turn.ctx.texts.get(loc, "hr_redemption_delivered_button")),),))
 
-    def delivered(self, turn: Turn) -> None:
-        ref = (turn.event.payload or "").split(":", 1)[-1]
-        red = turn.session.get(Redemption, int(ref)) if ref.isdigit() else None
+    def delivered(self, turn: Turn, data: RewardDelivered) -> None:
+        red = turn.session.get(Redemption, data.redemption)
         if red is None:
             turn.say(turn.t("button_expired"))
             return

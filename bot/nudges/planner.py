@@ -19,8 +19,10 @@ from sqlalchemy import String, insert, select, type_coerce, update
 from sqlmodel import Session, col
 
 from bot.config import NudgePolicy, Settings
+from bot.engine.core import MenuButton
+from bot.flows.buttons import StartFlow
 from bot.i18n import Texts
-from bot.nudges.rules import MENU_BUTTONS, PREDICTABLE, Rule, RuleSet
+from bot.nudges.rules import PREDICTABLE, Rule, RuleSet
 from bot.status.service import status_view
 from store.db import Database
 from store.models import Candidate, CandidateTask, Interaction, Outbox
@@ -451,8 +453,8 @@ class NudgeRenderer:
             for b in rule.buttons:
                 if b.startswith("flow:"):  # the flow's title; the button starts it
                     rows.append([{"text": texts.get(locale, "nudge_flow_button", title=self.flow_titles.get(
-                        b[5:], {}).get(locale, b[5:])), "data": f"go:{b[5:]}"}])
+                        b[5:], {}).get(locale, b[5:])), "data": StartFlow(b[5:]).pack()}])
                 else:
-                    rows.append([{"text": texts.get(locale, f"menu_{b}"), "data": MENU_BUTTONS[b]}])
+                    rows.append([{"text": texts.get(locale, f"menu_{b}"), "data": MenuButton(b).pack()}])
             buttons = json.dumps(rows, ensure_ascii=False)
         return text, buttons

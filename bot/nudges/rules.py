@@ -30,10 +30,9 @@ TRIGGERS = {
 PREDICTABLE = {"before_training", "before_task_due", "weekly"}
 RULE_KEYS = {"id", "trigger", "audience", "message", "buttons", "priority", "valid_for"}
 AUDIENCE_KEYS = ("stage", "cohort", "role", "department")
-# Main-menu entries a nudge can offer, and the button data each sends; "flow:<id>" starts a flow.
-MENU_BUTTONS = {"status": "menu:status", "learn": "learn:list", "ask": "faqq:menu", "points": "pts:show",
-                "profile": "pf:show", "resources": "res:list", "language": "menu:language", "help": "menu:help"}
-BUTTONS = list(MENU_BUTTONS)
+# Main-menu entries a nudge can offer (each a MenuButton of that name); "flow:<id>" starts a flow.
+MENU_ENTRIES = ("status", "learn", "ask", "points", "profile", "resources", "language", "help")
+BUTTONS = list(MENU_ENTRIES)
 COMMON_VARS = {"name", "company", "stage", "todo", "department", "role", "cohort", "days_left"}
 TASK_VARS = {"tasks"}
 _DURATION = re.compile(r"^(\d{1,4})([dhm])$")

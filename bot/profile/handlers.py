@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.engine.buttons import ButtonData
 from bot.engine.core import Router, Turn
-from bot.engine.effects import Button
 from bot.flows.model import PROFILE_FIELDS
 from bot.flows.runner import FlowRunner
 from bot.profile.service import profile_view
 
 PROFILE_FLOW = "profile"
+
+
+@dataclass(frozen=True)
+class ProfileButton(ButtonData, prefix="pf"):
+    """"show" the profile, "all": fill in everything, or a field's name: edit just that one."""
+
+    field: str = "show"
 
 
 class ProfileHandlers:
@@ -20,11 +29,11 @@ class ProfileHandlers:
                             if s.kind == "ask" and s.save_to and s.save_to.startswith("profile.")} if flow else {}
 
     def register(self, router: Router) -> None:
+        router.button(ProfileButton, self.edit, audience="candidate")
         if PROFILE_FLOW not in self.runner.flows:
-            return  # no flows/profile.yaml: no personal information centre
+            return  # no flows/profile.yaml: no personal information centre (an old button says so)
         router.command("profile", self.show, audience="candidate", menu_key="cmd_profile")
-        router.button("pf", self.edit, audience="candidate")
-        router.menu_entry(50, "menu_profile", "pf:show")
+        router.menu_entry(50, "profile", "menu_profile", self.show)
 
     def show(self, turn: Turn) -> None:
         cand = turn.candidate
@@ -32,9 +41,9 @@ class ProfileHandlers:
         view = profile_view(turn.session, cand.id, self.runner.sealer)
         rows = [{"label": turn.t(f"profile_field_{f}"), "value": self._shown(f, view[f], turn.locale)}
                 for f in PROFILE_FIELDS]
-        buttons = [(Button(turn.t("profile_edit_button", field=turn.t(f"profile_field_{f}")), f"pf:{f}"),)
+        buttons = [(ProfileButton(f).button(turn.t("profile_edit_button", field=turn.t(f"profile_field_{f}"))),)
                    for f in PROFILE_FIELDS if f in self.field_steps]
-        buttons.insert(0, (Button(turn.t("profile_fill_all_button"), "pf:all"),))
+        buttons.insert(0, (ProfileButton("all").button(turn.t("profile_fill_all_button")),))
         turn.say(turn.t("profile_view", fields=rows, complete=all(view[f] for f in PROFILE_FIELDS)),
                  buttons=tuple(buttons))
 
@@ -46,9 +55,11 @@ class ProfileHandlers:
             return next((c.text[locale] for c in step.choices if c.id == value), value)
         return value
 
-    def edit(self, turn: Turn) -> None:
-        what = (turn.event.payload or "").split(":", 1)[-1]
-        if what == "all":
+    def edit(self, turn: Turn, data: ProfileButton) -> None:
+        what = data.field
+        if PROFILE_FLOW not in self.runner.flows:
+            turn.say(turn.t("button_expired"), buttons=self.runner.main_menu(turn.locale))
+        elif what == "all":
             self.runner.start(turn, PROFILE_FLOW, fresh=True)
         elif what in self.field_steps:
             self.runner.start(turn, PROFILE_FLOW, step_id=self.field_steps[what], only=True)

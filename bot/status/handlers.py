@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.engine.buttons import ButtonData
 from bot.engine.core import Engine, Router, Turn
-from bot.engine.effects import Button
 from bot.status.service import status_view
 from store.models import AuditLog
+
+
+@dataclass(frozen=True)
+class LanguageButton(ButtonData, prefix="lang"):
+    locale: str
 
 
 class StatusHandlers:
@@ -17,18 +24,17 @@ class StatusHandlers:
         router.command("menu", self.menu, audience="candidate", menu_key="cmd_menu")
         router.command("language", self.language, audience="candidate", menu_key="cmd_language")
         router.command("help", self.help, audience="anyone", menu_key="cmd_help")
-        router.button("menu", self.menu_button, audience="candidate")
-        router.button("lang", self.set_language, audience="candidate")
-        router.menu_entry(10, "menu_status", "menu:status")
-        router.menu_entry(90, "menu_language", "menu:language")
-        router.menu_entry(95, "menu_help", "menu:help")
+        router.button(LanguageButton, self.set_language, audience="candidate")
+        router.menu_entry(10, "status", "menu_status", self.status)
+        router.menu_entry(90, "language", "menu_language", self.language)
+        router.menu_entry(95, "help", "menu_help", self.help)
 
     def status(self, turn: Turn) -> None:
         assert turn.candidate is not None
         view = status_view(turn.ctx.settings, turn.ctx.texts, turn.session, turn.candidate, turn.ctx.clock.now(),
                            turn.locale)
         actions = self.engine.router.task_actions
-        doable = tuple((Button("✍️ " + t.title, actions[t.id]),) for t in view["tasks"]  # type: ignore[attr-defined]
+        doable = tuple((actions[t.id].button("✍️ " + t.title),) for t in view["tasks"]  # type: ignore[attr-defined]
                        if t.id in actions)
         turn.say(turn.t("status", **view), buttons=doable + self.engine.main_menu(turn.locale))
 
@@ -44,19 +50,15 @@ class StatusHandlers:
             text = (text + "\n\n" if text else "") + turn.t("help_hr")
         turn.say(text, buttons=self.engine.main_menu(turn.locale) if turn.candidate else ())
 
-    def menu_button(self, turn: Turn) -> None:
-        action = (turn.event.payload or "").split(":", 1)[-1]
-        {"status": self.status, "language": self.language, "help": self.help}.get(action, self.menu)(turn)
-
     def language(self, turn: Turn) -> None:
         buttons = tuple(
-            (Button(turn.ctx.texts.get(loc, "language_name"), f"lang:{loc}"),) for loc in turn.ctx.settings.locales
+            (LanguageButton(loc).button(turn.ctx.texts.get(loc, "language_name")),) for loc in turn.ctx.settings.locales
         )
         turn.say(turn.t("language_choose"), buttons=buttons)
 
-    def set_language(self, turn: Turn) -> None:
+    def set_language(self, turn: Turn, data: LanguageButton) -> None:
         assert turn.candidate is not None
-        loc = (turn.event.payload or "").split(":", 1)[-1]
+        loc = data.locale
         if loc not in turn.ctx.settings.locales:
             self.language(turn)
             return
