@@ -20,7 +20,6 @@ from bot.clock import FixedClock
 from bot.outbox.sender import Sender
 from bot.outbox.store import enqueue
 from bot.telegram.adapter import TelegramAdapter
-from bot.telegram.transport import TelegramTransport
 from tests.fake_telegram import FakeTelegram
 
 
@@ -36,7 +35,7 @@ async def run(messages: int) -> None:
     tg.started.update(chats)
     adapter = TelegramAdapter(engine, tg.token, tg.url)
     await adapter.application.initialize()
-    sender = Sender(ctx.db, ctx.settings, TelegramTransport(adapter.application.bot), clock)
+    sender = Sender(ctx.db, ctx.settings, adapter, clock)
     started = time.perf_counter()
     stats = await sender.drain()
     elapsed = time.perf_counter() - started

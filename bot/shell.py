@@ -1,7 +1,12 @@
-"""The terminal adapter (like `rasa shell`): same engine, same effects, printed. Buttons are numbered."""
+"""The terminal adapter (like `rasa shell`): same engine, same effects, printed. Buttons are numbered.
+
+It runs the outbox too: after every line the nudge planner ticks and the sender delivers what is due, so a
+nudge, an HR alert or a notice queued from the CLI (`hrbot candidates set-stage`) is printed with the chat it
+is for (`── → chat N ──`), exactly what Telegram would have been asked to send."""
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import shutil
 import uuid
@@ -12,11 +17,15 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.engine.core import Engine
-from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
+from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendFiles, SendMedia
 from bot.engine.events import Event
+from bot.logsafe import log_failure
+from bot.nudges.planner import PlannerCache, tick
+from bot.outbox.local import LocalDelivery
 from bot.phones import normalize_phone
 from store.models import Candidate
 
+log = logging.getLogger(__name__)
 SHELL_USER_BASE = 9_000_000_000_000  # far above today's Telegram ids, so a shell user never collides
 
 
@@ -32,6 +41,9 @@ class Shell:
         self.buttons: list[Button] = []
         self.contact_label: str | None = None
         self._update_ids = count(1)
+        ctx = engine.ctx
+        self.outbox = LocalDelivery(ctx.db, ctx.settings, ctx.texts, ctx.rules, ctx.clock, self._delivered)
+        self.planner = PlannerCache()
 
     @classmethod
     def for_user(cls, engine: Engine, *, phone: str | None, hr: bool, language_code: str | None,
@@ -59,6 +71,7 @@ class Shell:
     def run(self, first: str | None = "/start") -> None:
         texts, locale = self.engine.ctx.texts, self._locale()
         self.write(texts.get(locale, "shell_banner"))
+        self.deliver_outbox()  # what was queued while nobody was looking (a stage change from the CLI)
         if first:
             self.write(f"> {first}")
             self.send_line(first)
@@ -76,6 +89,19 @@ class Shell:
     def send_line(self, line: str) -> None:
         for effect in self.engine.handle(self.event_for(line)):
             self.show(effect)
+        self.deliver_outbox()
+
+    def deliver_outbox(self) -> None:
+        """Plan nudges that fell due and deliver the outbox, as the scheduler and the sender would."""
+        ctx = self.engine.ctx
+        try:
+            tick(ctx.db, ctx.settings, ctx.rules, ctx.clock.now(), self.planner)
+            self.outbox.run_due()
+        except Exception as exc:  # noqa: BLE001 - the conversation goes on whatever the outbox does
+            log_failure(log, "shell outbox", exc)
+
+    def _delivered(self, message: Message) -> None:
+        self.show(message, proactive=True)
 
     def event_for(self, line: str) -> Event:
         base = {"user_id": self.user_id, "chat_id": self.user_id, "update_id": None,
@@ -107,13 +133,17 @@ class Shell:
                      file_size=source.stat().st_size if source.is_file() else None, file_path=stored,
                      **base)  # type: ignore[arg-type]
 
-    def show(self, effect: Effect) -> None:
+    def show(self, effect: Effect, proactive: bool = False) -> None:
         if isinstance(effect, AnswerButton):
             if effect.text:
                 self.write(f"  ({effect.text})")
             return
         mine = effect.chat_id == self.user_id
-        prefix = "" if mine else f"  ── → chat {effect.chat_id} ──\n"
+        prefix = f"  ── → chat {effect.chat_id} ──\n" if not mine or proactive else ""
+        if isinstance(effect, SendFiles):
+            self.write(prefix + "\n".join(f"[document: {p}]" + (f" {c}" if c else "")
+                                           for p, c in zip(effect.paths, effect.captions, strict=False)) + "\n")
+            return
         if isinstance(effect, SendMedia):
             caption = f"\n{effect.caption}" if effect.caption else ""
             lines = [f"{prefix}[{effect.kind}: {effect.path}]{caption}"]

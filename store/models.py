@@ -101,13 +101,16 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=16, description="nudge | message | broadcast")
+    kind: str = Field(max_length=16, description="nudge | notice | hr_alert | message (before 0005) | broadcast")
+    urgent: bool = Field(default=False, description="sent in quiet hours too (notices, HR alerts); nudges never")
     rule_id: str | None = Field(default=None, max_length=48)
     candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
     chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     priority: int = 0
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True), description="JSON rows")
+    effect: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
+                               description="JSON of a photo, video or files message (text and buttons: above)")
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
                                 description="JSON details a nudge is written from when sent (task ids)")
     due_at: datetime = Field(description="when the occurrence fell due")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from itertools import count
 
 from bot.engine.core import Engine
-from bot.engine.effects import Button, Effect, Say, SendMedia
+from bot.engine.effects import Button, Effect, Message, Say, SendMedia
 from bot.engine.events import Event
+from bot.outbox.local import LocalDelivery
 
 _updates = count(1)
 
@@ -17,13 +18,20 @@ class Chat:
         self.user_id = user_id
         self.language_code = language_code
         self.last: list[Effect] = []
+        self.delivered: list[Message] = []  # what the outbox sender delivered after the last event
+        ctx = engine.ctx
+        self.outbox = LocalDelivery(ctx.db, ctx.settings, ctx.texts, ctx.rules, ctx.clock, self.delivered.append)
 
     def _base(self) -> dict[str, object]:
         return {"user_id": self.user_id, "chat_id": self.user_id, "update_id": next(_updates),
                 "language_code": self.language_code}
 
     def handle(self, event: Event) -> list[Effect]:
-        self.last = self.engine.handle(event)
+        """The replies, then what the outbox sender delivered right after (HR alerts, notices to others)."""
+        replies = self.engine.handle(event)
+        self.delivered.clear()
+        self.outbox.run_due()
+        self.last = [*replies, *self.delivered]
         return self.last
 
     def send(self, line: str, reply_to: str | None = None) -> list[Effect]:

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
-from telegram import Bot
 
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -18,7 +17,6 @@ from bot.nudges.planner import NudgeRenderer, tick
 from bot.outbox.sender import Sender
 from bot.outbox.store import enqueue
 from bot.telegram.adapter import TelegramAdapter
-from bot.telegram.transport import TelegramTransport
 from store.db import Database
 from store.models import AuditLog, Candidate, Outbox
 from tests.chat import Chat
@@ -40,7 +38,7 @@ async def adapter(tg: FakeTelegram, engine: Engine) -> AsyncIterator[TelegramAda
 def sender(adapter: TelegramAdapter, db: Database, settings: Settings, clock: FixedClock, engine: Engine) -> Sender:
     clock.set(DAYTIME)
     renderer = NudgeRenderer(db, settings, engine.ctx.texts, engine.ctx.rules)
-    return Sender(db, settings, TelegramTransport(adapter.application.bot), clock, renderer=renderer)
+    return Sender(db, settings, adapter, clock, renderer=renderer)
 
 
 def queue(db: Database, clock: FixedClock, chat_id: int, text: str, kind: str = "message",
@@ -89,11 +87,13 @@ async def test_429_waits_retry_after(tg: FakeTelegram, sender: Sender, db: Datab
 
 
 async def test_429_without_the_library_limiter(tg: FakeTelegram, db: Database, settings: Settings,
-                                               clock: FixedClock) -> None:
+                                               clock: FixedClock, engine: Engine) -> None:
     """The sender itself honours retry_after when the 429 reaches it (the library's retries used up)."""
     clock.set(DAYTIME)
-    async with Bot(tg.token, base_url=f"{tg.url}/bot") as bot:
-        sender = Sender(db, settings, TelegramTransport(bot), clock)
+    bare = TelegramAdapter(engine, tg.token, tg.url, limiter=False)
+    await bare.application.initialize()
+    try:
+        sender = Sender(db, settings, bare, clock)
         tg.started.add(11)
         queue(db, clock, 11, "hello")
         tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
@@ -106,6 +106,8 @@ async def test_429_without_the_library_limiter(tg: FakeTelegram, db: Database, s
         await sender.drain()
         assert time.monotonic() - started >= 2.5  # the pause applies to every chat, not just this row
         assert rows(db)[0].status == "sent" and sender.stats.rate_limited == 1
+    finally:
+        await bare.application.shutdown()
 
 
 async def test_403_marks_the_candidate_unreachable(tg: FakeTelegram, sender: Sender, db: Database,
@@ -127,10 +129,24 @@ async def test_403_marks_the_candidate_unreachable(tg: FakeTelegram, sender: Sen
 
 async def test_400_fails_without_retry(tg: FakeTelegram, sender: Sender, db: Database, clock: FixedClock) -> None:
     tg.started.add(11)
-    queue(db, clock, 11, "x" * 5000)
+    queue(db, clock, 11, "hello")
+    tg.fail_next("sendMessage", 400, "Bad Request: message is too long")
     await sender.drain()
     [row] = rows(db)
     assert row.status == "failed" and row.attempts == 1 and "too long" in (row.reason or "").lower()
+    assert len(tg.calls_of("sendMessage")) == 1
+
+
+async def test_a_long_text_is_split_like_a_reply(tg: FakeTelegram, sender: Sender, db: Database,
+                                                 clock: FixedClock) -> None:
+    tg.started.add(11)
+    queue(db, clock, 11, ("第一行\n" + "x" * 3000 + "\n") * 2)
+    await sender.drain()
+    [row] = rows(db)
+    assert row.status == "sent"
+    parts = [m["text"] for m in tg.sent[11]]
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+    assert "inline_keyboard" in (tg.sent[11][-1].get("reply_markup") or {})  # buttons under the last part
 
 
 async def test_server_errors_retry_with_backoff_then_give_up(tg: FakeTelegram, sender: Sender, db: Database,

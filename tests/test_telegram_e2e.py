@@ -99,8 +99,10 @@ async def test_blocked_user_does_not_break_hr(tg: FakeTelegram, bot: TelegramAda
     hr = tg.user(HR)
     [ack] = await hr.send("/stage 6 background_check")
     assert "杨帆" in ack["text"]
+    # The notice goes through the outbox: the sender tries it within about a second and gets the 403.
+    await tg.wait_for(lambda: any(not c.ok and c.method == "sendMessage" for c in tg.calls), timeout=3)
     failed = [c for c in tg.calls if not c.ok and c.method == "sendMessage"]
-    assert failed and failed[-1].params["chat_id"] == 5006 and failed[-1].code == 403
+    assert failed[-1].params["chat_id"] == 5006 and failed[-1].code == 403
     # The 403 is remembered (a risk signal; no more nudges), and HR is told the truth next time.
     await tg.wait_for(lambda: _unreachable(db, "杨帆"))
     [ack] = await hr.send("/stage 6 waiting_training")

@@ -20,11 +20,12 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import buttons as button_types
 from bot.engine.buttons import ButtonData, ButtonDataError
-from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
+from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendFiles, SendMedia
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
 from bot.nudges.rules import RuleSet
+from bot.outbox.store import enqueue_message
 from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
@@ -69,6 +70,9 @@ class Turn:
     is_hr: bool
     locale: str
     effects: list[Effect] = field(default_factory=list)
+    # Messages for other chats (HR alerts, notices to a candidate): written to the outbox with this turn's
+    # transaction and delivered by the sender, like every message the bot starts on its own.
+    outgoing: list[Outgoing] = field(default_factory=list)
     button: ButtonData | None = None  # the typed data of the button pressed, once the router has read it
     handled_by: str | None = None  # the handler the router chose (None: the router's own fallback answer)
 
@@ -78,15 +82,38 @@ class Turn:
 
     def say(self, text: str, *, chat_id: int | None = None, buttons: tuple[tuple[Button, ...], ...] = (),
             ask_contact: str | None = None, remove_keyboard: bool = False) -> None:
-        self.effects.append(
-            Say(chat_id=self.event.chat_id if chat_id is None else chat_id, text=text, buttons=buttons,
-                ask_contact=ask_contact, remove_keyboard=remove_keyboard)
-        )
+        """Reply in this chat, or, with another ``chat_id``, send a notice there through the outbox."""
+        self._emit(Say(chat_id=self.event.chat_id if chat_id is None else chat_id, text=text, buttons=buttons,
+                       ask_contact=ask_contact, remove_keyboard=remove_keyboard))
 
     def media(self, kind: str, path: str, caption: str | None = None, *, chat_id: int | None = None,
               buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        self.effects.append(SendMedia(chat_id=self.event.chat_id if chat_id is None else chat_id, kind=kind,
-                                      path=path, caption=caption, buttons=buttons))
+        self._emit(SendMedia(chat_id=self.event.chat_id if chat_id is None else chat_id, kind=kind, path=path,
+                             caption=caption, buttons=buttons))
+
+    def files(self, paths: list[str], captions: list[str | None]) -> None:
+        """Several documents in this chat at once (one media group, not a burst of messages)."""
+        if len(paths) == 1:
+            self.media("document", paths[0], captions[0])
+        elif paths:
+            self._emit(SendFiles(self.event.chat_id, tuple(paths), tuple(captions)))
+
+    def send(self, message: Message, *, kind: str = "notice", candidate_id: int | None = None) -> None:
+        """A message for another chat, delivered by the outbox sender: ``kind`` is notice or hr_alert."""
+        self.outgoing.append(Outgoing(message, kind, candidate_id))
+
+    def _emit(self, message: Message) -> None:
+        if message.chat_id == self.event.chat_id:
+            self.effects.append(message)
+        else:
+            self.send(message)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message: Message
+    kind: str  # notice | hr_alert
+    candidate_id: int | None = None
 
 
 Handler = Callable[[Turn], None]
@@ -163,6 +190,8 @@ class Engine:
         self.ctx = ctx
         self.router = router
         self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
+        # Told (from the thread that handled the update) when messages were queued for the outbox sender.
+        self.on_queued: Callable[[], None] | None = None
         router.button(MenuButton, self._menu_button, audience="candidate")
 
     # -- public -------------------------------------------------------------------------------------------
@@ -175,7 +204,10 @@ class Engine:
                 turn = self._turn(session, event)
                 self._dispatch(turn)
                 self._record(turn)
-                return turn.effects
+                self._queue(turn)
+            if turn.outgoing and self.on_queued is not None:
+                self.on_queued()
+            return turn.effects
         except Exception as exc:  # noqa: BLE001 - the user must get an answer whatever broke
             log_failure(log, f"update {event.update_id} ({event.kind})", exc)
             self._mark_processed_after_failure(event)
@@ -295,6 +327,11 @@ class Engine:
 
     def _menu_for(self, turn: Turn) -> tuple[tuple[Button, ...], ...]:
         return self.main_menu(turn.locale) if turn.candidate else ()
+
+    def _queue(self, turn: Turn) -> None:
+        now = self.ctx.clock.now()
+        for out in turn.outgoing:
+            enqueue_message(turn.session, out.message, kind=out.kind, now=now, candidate_id=out.candidate_id)
 
     def _record(self, turn: Turn) -> None:
         cand = turn.candidate

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,16 @@ class SendMedia:
 
 
 @dataclass(frozen=True)
+class SendFiles:
+    """Several documents at once (a media group on Telegram: one request, where one message per file would
+    burst past what one chat may receive in a second)."""
+
+    chat_id: int
+    paths: tuple[str, ...]
+    captions: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
 class AnswerButton:
     """Acknowledge a button press (stops the spinner on the user's phone)."""
 
@@ -41,5 +53,40 @@ class AnswerButton:
     text: str | None = None
 
 
-Effect = Say | SendMedia | AnswerButton
+Effect = Say | SendMedia | SendFiles | AnswerButton
+Message = Say | SendMedia | SendFiles  # what can be delivered to a chat (a reply, or a row in the outbox)
+
+
+def buttons_to_rows(buttons: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, str]]]:
+    return [[{"text": b.text, "data": b.data} for b in row] for row in buttons]
+
+
+def buttons_from_rows(rows: list[list[dict[str, str]]] | None) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in rows or [])
+
+
+def message_to_json(message: Message) -> str:
+    """The message, without its chat, as JSON (the outbox keeps it until it is sent)."""
+    body: dict[str, Any]
+    if isinstance(message, Say):
+        body = {"type": "say", "text": message.text, "buttons": buttons_to_rows(message.buttons)}
+    elif isinstance(message, SendMedia):
+        body = {"type": "media", "kind": message.kind, "path": message.path, "caption": message.caption,
+                "buttons": buttons_to_rows(message.buttons)}
+    else:
+        body = {"type": "files", "paths": list(message.paths), "captions": list(message.captions)}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def message_from_json(chat_id: int, data: str) -> Message:
+    body = json.loads(data)
+    kind = body.get("type")
+    if kind == "say":
+        return Say(chat_id, body["text"], buttons_from_rows(body.get("buttons")))
+    if kind == "media":
+        return SendMedia(chat_id, body["kind"], body["path"], body.get("caption"),
+                         buttons_from_rows(body.get("buttons")))
+    if kind == "files":
+        return SendFiles(chat_id, tuple(body["paths"]), tuple(body.get("captions") or ()))
+    raise ValueError(f"not a message: {kind!r}")
 

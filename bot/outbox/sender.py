@@ -7,7 +7,6 @@ process killed in between repeats at most that one message after a restart, and 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -77,6 +76,13 @@ class Sender:
         self.stats = SendStats()
         self._batch: list[Outbox] = []
         self._batch_at = 0.0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something urgent was queued (an HR alert, a notice): read the queue now, not at the next look.
+        Call it from the sender's own event loop (see bot.telegram.adapter for other threads)."""
+        self._batch = []
+        self._wake.set()
 
     def recover(self) -> int:
         count = store.recover(self.db)
@@ -93,10 +99,11 @@ class Sender:
                 log_failure(log, "outbox step", exc)
                 progressed = False
             if not progressed:
-                try:
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
-                except TimeoutError:
-                    pass
+                self._wake.clear()
+                waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                await asyncio.wait(waits, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+                for w in waits:
+                    w.cancel()
 
     async def drain(self) -> SendStats:
         """Send everything due now, then return (tests and benchmarks; `hrbot run` uses run())."""
@@ -123,21 +130,22 @@ class Sender:
             return True
         if wait > 0:
             await asyncio.sleep(wait)
-        self._batch.remove(row)
+        if row in self._batch:  # wake() may have started a fresh read meanwhile
+            self._batch.remove(row)
         await self.deliver(row)
         return True
 
     async def deliver(self, row: Outbox) -> None:
         assert row.id is not None and row.chat_id is not None
         now = self.clock.now()
-        if row.kind == "nudge" and self.calendar.is_quiet(now):
+        if not row.urgent and self.calendar.is_quiet(now):
             return  # read in a batch just before the quiet hours began: it waits for morning
         if row.expires_at is not None and row.expires_at.astimezone(now.tzinfo) <= now:
             await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
                                     reason=f"stale: worth sending until {self.calendar.local(row.expires_at)}")
             self.stats.dropped += 1
             return
-        if row.text is None:  # a nudge: written now, from the candidate's data as it is now
+        if row.text is None and row.effect is None:  # a nudge: written now, from the candidate's data as it is now
             try:
                 if self.renderer is None:
                     raise LookupError("no renderer")
@@ -158,10 +166,9 @@ class Sender:
             await asyncio.to_thread(store.set_text, self.db, row.id, text, row.buttons)
         if not await asyncio.to_thread(store.claim, self.db, row.id):
             return
-        buttons = json.loads(row.buttons) if row.buttons else None
         began = self.monotonic()  # pace from when a send starts, so its latency fits inside the gap
         try:
-            message_id = await self.transport.send(row.chat_id, row.text or "", buttons)
+            message_id = await self.transport.send(store.message_of(row))
         except RateLimited as exc:
             self.stats.rate_limited += 1
             self.pacer.pause(exc.retry_after, self.monotonic())
@@ -171,7 +178,7 @@ class Sender:
             return
         except Unreachable as exc:
             await asyncio.to_thread(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
-            await asyncio.to_thread(store.mark_unreachable, self.db, row.candidate_id, exc.reason, now)
+            await asyncio.to_thread(store.mark_unreachable, self.db, row.candidate_id, exc.reason, now, row.chat_id)
             self.stats.failed += 1
             return
         except Rejected as exc:

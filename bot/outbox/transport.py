@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.engine.effects import Message
+
 
 class DeliveryError(Exception):
     def __init__(self, reason: str):
@@ -30,6 +32,7 @@ class Transient(DeliveryError):
 
 
 class Transport(Protocol):
-    async def send(self, chat_id: int, text: str, buttons: list[list[dict[str, str]]] | None) -> int:
-        """Send one message; return the messenger's message id or raise a DeliveryError."""
+    """Delivers one message to its chat; returns the messenger's message id, or raises a DeliveryError."""
+
+    async def send(self, message: Message) -> int:
         ...

@@ -20,6 +20,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -30,14 +31,17 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.engine.core import Engine
-from bot.engine.effects import AnswerButton, Effect, Say, SendMedia
+from bot.engine.effects import AnswerButton, Effect, Say, SendFiles, SendMedia
+from bot.engine.effects import Message as OutMessage
 from bot.engine.events import Event
 from bot.logsafe import log_failure
 from bot.outbox.store import mark_chat_unreachable
+from bot.outbox.transport import DeliveryError, RateLimited, Rejected, Transient, Unreachable
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
+MEDIA_GROUP_MAX = 10  # Telegram sends 2-10 files as one media group
 # Message contents we can name for the "I can only read text" answer.
 UNSUPPORTED = ("sticker", "voice", "video_note", "audio", "photo", "video", "document", "animation",
                "location", "venue", "poll", "dice", "game")
@@ -97,9 +101,33 @@ def _chunks(text: str) -> list[str]:
     return [*parts, current] if current or not parts else parts
 
 
+class ChatPacer:
+    """How many messages one chat may get in a row: a short burst, then one a second (a group: one every
+    three seconds, Telegram's 20 a minute). Replies and the outbox sender both pass through it, so a reply
+    burst and a nudge right after it cannot add up past Telegram's limit for that chat.
+
+    A generic cell-rate algorithm: each chat has a theoretical arrival time; reserving is one arithmetic step
+    with no await in between, so concurrent senders cannot both take the same slot."""
+
+    def __init__(self, burst: int = 3, per_chat: float = 1.05, per_group: float = 3.05):
+        self.burst, self.per_chat, self.per_group = burst, per_chat, per_group
+        self._tat: dict[int, float] = {}
+
+    def reserve(self, chat_id: int, now: float, cost: int = 1) -> float:
+        """Seconds to wait before sending ``cost`` messages to ``chat_id`` now."""
+        interval = self.per_group if chat_id < 0 else self.per_chat
+        cost = min(cost, self.burst)
+        tat = max(self._tat.get(chat_id, now), now)
+        wait = max(0.0, tat + (cost - self.burst) * interval - now)
+        self._tat[chat_id] = tat + cost * interval
+        if len(self._tat) > 10_000:  # forget chats that have long been idle
+            self._tat = {c: t for c, t in self._tat.items() if t > now}
+        return wait
+
+
 class TelegramAdapter:
     def __init__(self, engine: Engine, token: str, api_url: str = "https://api.telegram.org",
-                 overall_max_rate: float = 30):
+                 overall_max_rate: float = 30, limiter: bool = True):
         """``overall_max_rate`` is the safety net under Telegram's ~30 messages/s (0 turns it off, for
         benchmarks against a local fake server).
 
@@ -108,24 +136,33 @@ class TelegramAdapter:
         comes from more processes (webhook workers on PostgreSQL), where database constraints arbitrate."""
         self.engine = engine
         root = api_url.rstrip("/")
-        self.application: Application = (
-            ApplicationBuilder()
-            .token(token)
-            .base_url(f"{root}/bot")
-            .base_file_url(f"{root}/file/bot")
-            .rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
-            .post_init(self._post_init)
-            .build()
-        )
+        builder: Any = ApplicationBuilder().token(token).base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        if limiter:  # off only in tests that check the outbox's own handling of a 429
+            builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=overall_max_rate, max_retries=3))
+        self.application: Application = builder.post_init(self._post_init).build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self._file_ids: dict[str, str] = {}  # local media path -> Telegram file_id, uploaded once
+        self.pacer = ChatPacer()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: Any = None  # set by attach_sender: the outbox sender's wake-up, for urgent rows
+        engine.on_queued = self._queued
         # Database work runs off the event loop, so polls and webhook requests keep being answered.
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
 
     # -- startup --------------------------------------------------------------------------------------------
     async def _post_init(self, application: Application) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.register_commands()
+
+    def attach_sender(self, wake: Any) -> None:
+        """The outbox sender in this process: woken when a turn queued an HR alert or a notice."""
+        self._wake = wake
+
+    def _queued(self) -> None:
+        # Called from the engine's worker thread once the turn's transaction has committed.
+        if self._wake is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake)
 
     async def register_commands(self) -> None:
         """The '/' menu in every shipped locale, plus the HR commands for each HR admin's chat."""
@@ -189,33 +226,54 @@ class TelegramAdapter:
         log_failure(log, f"update {update_id}", context.error)
 
     async def perform(self, effect: Effect) -> None:
-        """One effect as Bot API calls. A user who blocked the bot or a rejected message is logged, not fatal."""
-        bot = self.application.bot
+        """A reply as Bot API calls. A user who blocked the bot or a refused message is logged, not fatal."""
+        if isinstance(effect, AnswerButton):
+            try:
+                await self.application.bot.answer_callback_query(effect.callback_id, text=effect.text)
+            except TelegramError as exc:
+                log.warning("Telegram refused to answer button press %s: %s", effect.callback_id, exc.message)
+            return
         try:
-            if isinstance(effect, AnswerButton):
-                await bot.answer_callback_query(effect.callback_id, text=effect.text)
-            elif isinstance(effect, Say):
-                parts = _chunks(effect.text)
+            await self.send(effect)
+        except Unreachable as exc:
+            log.info("chat %s cannot be reached: %s", effect.chat_id, exc.reason)
+            ctx = self.engine.ctx
+            await asyncio.get_running_loop().run_in_executor(
+                self._db_pool, mark_chat_unreachable, ctx.db, effect.chat_id, exc.reason, ctx.clock.now())
+        except DeliveryError as exc:
+            log.warning("could not deliver a %s to chat %s: %s", type(effect).__name__, effect.chat_id, exc.reason)
+
+    async def send(self, message: OutMessage) -> int:
+        """Deliver one message (a reply, or a row of the outbox: the sender calls this too), paced per chat.
+        Returns the id of the (last) message sent; Bot API errors become the outbox's DeliveryErrors."""
+        cost = len(message.paths) if isinstance(message, SendFiles) else \
+            len(_chunks(message.text)) if isinstance(message, Say) else 1
+        wait = self.pacer.reserve(message.chat_id, asyncio.get_running_loop().time(), cost)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            if isinstance(message, Say):
+                parts = _chunks(message.text)
+                sent = None
                 for i, part in enumerate(parts):
-                    markup = self._markup(effect) if i == len(parts) - 1 else None
-                    await bot.send_message(effect.chat_id, part, reply_markup=markup)
-            elif isinstance(effect, SendMedia):
-                await self._send_media(effect)
+                    markup = self._markup(message) if i == len(parts) - 1 else None
+                    sent = await self.application.bot.send_message(message.chat_id, part, reply_markup=markup)
+                assert sent is not None
+                return sent.message_id
+            if isinstance(message, SendMedia):
+                return await self._send_media(message)
+            return await self._send_files(message)
         except Forbidden as exc:
-            log.info("chat %s cannot be reached: %s", effect_chat(effect), exc.message)
-            if isinstance(effect, Say | SendMedia):
-                ctx = self.engine.ctx
-                await asyncio.get_running_loop().run_in_executor(
-                    self._db_pool, mark_chat_unreachable, ctx.db, effect.chat_id, exc.message, ctx.clock.now())
+            raise Unreachable(exc.message) from None
         except RetryAfter as exc:
-            log.warning("rate limited for %ss even after retries; dropped a reply to chat %s",
-                        exc.retry_after, effect_chat(effect))
+            retry = exc.retry_after
+            raise RateLimited(retry if isinstance(retry, int | float) else retry.total_seconds()) from None
         except BadRequest as exc:
-            log.warning("Telegram refused a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
-                        exc.message)
-        except (NetworkError, TelegramError, OSError) as exc:  # OSError: a stored file has gone missing
-            log.warning("could not deliver a %s to chat %s: %s", type(effect).__name__, effect_chat(effect),
-                        type(exc).__name__)
+            raise Rejected(exc.message) from None
+        except (NetworkError, TelegramError) as exc:
+            raise Transient(f"{type(exc).__name__}: {exc.message}") from None
+        except OSError as exc:  # a stored file has gone missing: sending again will not bring it back
+            raise Rejected(f"file not readable: {type(exc).__name__}") from None
 
     @staticmethod
     def _markup(effect: Say | SendMedia) -> Any:
@@ -232,19 +290,52 @@ class TelegramAdapter:
             return ReplyKeyboardRemove()
         return None
 
-    async def _send_media(self, effect: SendMedia) -> None:
+    async def _send_media(self, effect: SendMedia) -> int:
         bot = self.application.bot
         send = {"photo": bot.send_photo, "video": bot.send_video, "document": bot.send_document}[effect.kind]
         markup = self._markup(effect)
         cached = self._file_ids.get(effect.path)
         if cached:
-            await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup)
-            return
+            return (await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup)).message_id
         with Path(effect.path).open("rb") as f:
             message = await send(effect.chat_id, f, caption=effect.caption, reply_markup=markup)
         file_id = _file_id(message, effect.kind)
         if file_id:
             self._file_ids[effect.path] = file_id
+        return message.message_id
+
+    async def _send_files(self, effect: SendFiles) -> int:
+        """Documents as media groups of up to ten (uploaded once, then by file_id)."""
+        last = 0
+        for start in range(0, len(effect.paths), MEDIA_GROUP_MAX):
+            paths = effect.paths[start : start + MEDIA_GROUP_MAX]
+            captions = list(effect.captions[start : start + MEDIA_GROUP_MAX]) + [None] * len(paths)
+            handles = []
+            try:
+                media = []
+                for path, caption in zip(paths, captions, strict=False):
+                    cached = self._file_ids.get(path)
+                    if cached:
+                        media.append(InputMediaDocument(cached, caption=caption))
+                    else:
+                        handle = Path(path).open("rb")  # noqa: SIM115 - closed below, after the upload
+                        handles.append(handle)
+                        media.append(InputMediaDocument(handle, caption=caption, filename=Path(path).name))
+                if len(media) == 1:
+                    msg = await self.application.bot.send_document(effect.chat_id, media[0].media,
+                                                                   caption=captions[0])
+                    sent = [msg]
+                else:
+                    sent = list(await self.application.bot.send_media_group(effect.chat_id, media))
+            finally:
+                for handle in handles:
+                    handle.close()
+            for path, msg in zip(paths, sent, strict=False):
+                file_id = _file_id(msg, "document")
+                if file_id:
+                    self._file_ids[path] = file_id
+            last = sent[-1].message_id if sent else last
+        return last
 
     # -- running --------------------------------------------------------------------------------------------
     async def start_polling(self, poll_timeout: int = 10) -> None:
@@ -262,10 +353,6 @@ class TelegramAdapter:
             await self.application.stop()
         await self.application.shutdown()
         self._db_pool.shutdown(wait=True)
-
-
-def effect_chat(effect: Effect) -> object:
-    return getattr(effect, "chat_id", None) or getattr(effect, "callback_id", None)
 
 
 def _file_id(message: Message, kind: str) -> str | None:

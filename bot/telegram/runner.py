@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from bot.engine.core import Engine
 from bot.scheduler import Scheduler
 from bot.telegram.adapter import TelegramAdapter
-from bot.telegram.transport import TelegramTransport
 from bot.telegram.webhook import start_webhook
 
 log = logging.getLogger(__name__)
@@ -62,8 +61,8 @@ async def _serve(adapter: TelegramAdapter, start: Callable[[], Awaitable[Callabl
     sched = None
     if with_scheduler:
         ctx = adapter.engine.ctx
-        sched = Scheduler(ctx.db, ctx.settings, ctx.texts, ctx.rules, TelegramTransport(adapter.application.bot),
-                          ctx.clock)
+        sched = Scheduler(ctx.db, ctx.settings, ctx.texts, ctx.rules, adapter, ctx.clock)
+        adapter.attach_sender(sched.sender.wake)
         await sched.start()
     try:
         await stop.wait()
