@@ -22,7 +22,6 @@ from bot.engine.effects import AnswerButton, Button, Effect, Say, SendMedia
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
-from bot.nudges.rules import RuleSet
 from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
@@ -46,7 +45,9 @@ class AppContext:
     db: Database
     texts: Texts
     clock: Clock
-    rules: RuleSet = field(default_factory=RuleSet)
+    # The nudge rules the scheduler runs (bot.nudges.rules.RuleSet). The app loads and hands them over; the
+    # engine never reads them, so it names no capability's type.
+    rules: Any = None
 
 
 @dataclass
