@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.crypto import Sealer
 from bot.documents.handlers import DocumentHandlers
 from bot.engine.core import AppContext, Engine, Router
 from bot.faq.catalog import FaqError
@@ -21,7 +22,6 @@ from bot.learning.handlers import LearningHandlers
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.profile.handlers import ProfileHandlers
-from bot.profile.idnumber import Sealer
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
 from bot.yamlsrc import Problem

@@ -15,7 +15,6 @@ from jinja2 import TemplateError, meta, nodes
 from bot.config import Settings
 from bot.flows.actions import ACTIONS
 from bot.flows.model import (
-    INPUT_TYPES,
     PROFILE_FIELDS,
     STEP_KINDS,
     Choice,
@@ -30,6 +29,7 @@ from bot.flows.model import (
     Step,
 )
 from bot.i18n import template_environment
+from bot.inputs import INPUT_TYPES
 from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_traps, did_you_mean, load_file
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")

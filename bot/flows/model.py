@@ -8,7 +8,6 @@ from typing import Any
 L10n = dict[str, str]  # locale -> text
 
 STEP_KINDS = ("say", "ask", "lesson", "quiz", "branch", "do", "goto", "call", "end")
-INPUT_TYPES = ("text", "number", "id_number", "phone", "date")
 PROFILE_FIELDS = ("legal_name", "id_number", "education", "emergency_name", "emergency_phone")
 
 

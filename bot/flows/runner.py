@@ -13,20 +13,19 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import select
 
+from bot.crypto import Sealer
 from bot.engine.core import Turn
 from bot.engine.effects import Button
 from bot.flows.loader import BUTTON_DATA
 from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
 from bot.i18n import template_environment
+from bot.inputs import parse as parse_input
 from bot.learning import points as ledger
-from bot.phones import normalize_phone
-from bot.profile.idnumber import Sealer, valid_resident_id
 from bot.profile.service import ProfileError, profile_view, save_field
 from bot.status.service import set_task_status, template_values
 from store.models import FlowSession, Interaction, LessonProgress
@@ -345,27 +344,10 @@ class FlowRunner:
     def _validate(self, step: Step, text: str) -> tuple[str, str | None]:
         """(value to store, error text key or None)."""
         kind = step.input_type
-        if not text:
+        value = parse_input(kind, text) if text else None
+        if value is None:
             return "", f"flow_invalid_{kind}"
-        if kind == "number":
-            if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
-                return "", "flow_invalid_number"
-        elif kind == "id_number":
-            if not valid_resident_id(text):
-                return "", "flow_invalid_id_number"
-        elif kind == "phone":
-            phone = normalize_phone(text, "CN")
-            if phone is None:
-                return "", "flow_invalid_phone"
-            text = phone
-        elif kind == "date":
-            m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-            try:
-                text = date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat() if m else ""
-            except ValueError:
-                text = ""
-            if not text:
-                return "", "flow_invalid_date"
+        text = value
         if step.min_length is not None and len(text) < step.min_length:
             return "", "flow_invalid_text"
         if step.max_length is not None and len(text) > step.max_length:
