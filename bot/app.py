@@ -12,13 +12,16 @@ from bot.engine.core import AppContext, Engine, Router
 from bot.faq.catalog import FaqError
 from bot.faq.handlers import FaqHandlers
 from bot.faq.runtime import FaqRuntime, load_checked
+from bot.flows.checker import LibraryError
 from bot.flows.handlers import FlowHandlers
-from bot.flows.loader import LibraryError, load_library
-from bot.flows.model import Library
+from bot.flows.loader import load_flows
+from bot.flows.model import FlowLibrary
 from bot.flows.runner import FlowRunner
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
 from bot.learning.handlers import LearningHandlers
+from bot.learning.loader import load_lessons, load_rewards_and_resources
+from bot.learning.model import LearningContent
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.profile.handlers import ProfileHandlers
@@ -32,6 +35,23 @@ class ContentError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Library(LearningContent, FlowLibrary):
+    """flows/ and the learning content (lessons, rewards, resources), checked together: flows name lessons."""
+
+
+def load_library(settings: Settings) -> Library:
+    """Load and check flows and learning content; raise LibraryError with every problem in every file."""
+    problems: list[Problem] = []
+    lib = Library()
+    lib.lessons = load_lessons(settings, problems)
+    lib.flows = load_flows(settings, set(lib.lessons), problems)
+    load_rewards_and_resources(settings, problems, lib)
+    if problems:
+        raise LibraryError(problems)
+    return lib
 
 
 @dataclass

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.engine.core import Engine
-from bot.flows.model import Reward
 from bot.learning import points as ledger
+from bot.learning.model import Reward
 from store.db import Database
 from store.models import Interaction, LessonProgress, PointsEntry, Redemption, RewardStock
 from tests.chat import Chat

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import select
@@ -22,13 +22,17 @@ from bot.crypto import Sealer
 from bot.engine.core import Turn
 from bot.engine.effects import Button
 from bot.flows.loader import BUTTON_DATA
-from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
+from bot.flows.model import Flow, L10n, Step
 from bot.i18n import template_environment
 from bot.inputs import parse as parse_input
 from bot.learning import points as ledger
+from bot.learning.model import Lesson, QuizQuestion
 from bot.profile.service import ProfileError, profile_view, save_field
 from bot.status.service import set_task_status, template_values
 from store.models import FlowSession, Interaction, LessonProgress
+
+if TYPE_CHECKING:
+    from bot.app import Library
 
 log = logging.getLogger(__name__)
 _FLOWS = FlowSession.__table__  # type: ignore[attr-defined]
@@ -47,7 +51,7 @@ def lesson_flow(lesson: Lesson, with_parts: bool) -> Flow:
             steps.append(Step(f"part_{i}", "say", wait=True, text=part.text, image=part.image,
                               args={"video": part.video, "link": part.link, "caption": part.caption}))
     for i, q in enumerate(lesson.quiz):
-        steps.append(Step(f"q_{i}", "question", question=q, index=i))
+        steps.append(Step(f"q_{i}", "question", args={"question": q}, index=i))
     steps.append(Step("result", "result", target=lesson.id))
     prefix = "lesson" if with_parts else "quiz"
     return Flow(f"{prefix}:{lesson.id}", lesson.title, steps, lesson.file, lesson=lesson.id)
@@ -293,7 +297,7 @@ class FlowRunner:
             buttons = tuple((self._button(run, self._l10n(run, c.text), c.id),) for c in step.choices)
             turn.say(self._l10n(run, step.text), buttons=buttons)
         elif step.kind == "question":
-            q = step.question
+            q = step.args["question"]
             assert q is not None
             total = len([s for s in flow.steps if s.kind == "question"])
             options = "\n".join(f"{OPTION_MARKS[i]}. {o[turn.locale]}" for i, o in enumerate(q.options))
@@ -405,7 +409,7 @@ class FlowRunner:
 
     def _answer_question(self, run: _Run, flow: Flow, step: Step, choice: str) -> None:
         turn = run.turn
-        q: QuizQuestion | None = step.question
+        q: QuizQuestion | None = step.args.get("question")
         assert q is not None
         if not choice.isdigit() or int(choice) >= len(q.options):
             self._present(run, flow, step)

@@ -7,14 +7,14 @@ from sqlmodel import col, select
 
 from bot.engine.core import Router, Turn
 from bot.engine.effects import Button
-from bot.flows.model import Library
 from bot.flows.runner import FlowRunner
 from bot.learning import points as ledger
+from bot.learning.model import LearningContent
 from store.models import Candidate, LessonProgress, Redemption
 
 
 class LearningHandlers:
-    def __init__(self, library: Library, runner: FlowRunner):
+    def __init__(self, library: LearningContent, runner: FlowRunner):
         self.library = library
         self.runner = runner
 
