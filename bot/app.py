@@ -19,11 +19,13 @@ from bot.flows.model import FlowLibrary
 from bot.flows.runner import FlowRunner
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
+from bot.learning import flowparts as learning_flowparts
 from bot.learning.handlers import LearningHandlers
 from bot.learning.loader import load_lessons, load_rewards_and_resources
 from bot.learning.model import LearningContent
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
+from bot.profile import flowparts as profile_flowparts
 from bot.profile.handlers import ProfileHandlers
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
@@ -105,10 +107,13 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     StatusHandlers(engine).register(router)
     FaqHandlers(engine, content.faq).register(router)
     secret = settings.env.secret_key
-    runner = FlowRunner(content.library, Sealer(secret.get_secret_value()) if secret else None, engine.main_menu)
+    sealer = Sealer(secret.get_secret_value()) if secret else None
+    runner = FlowRunner(content.library, engine.main_menu)
+    learning_flowparts.install(runner, content.library.lessons)
+    profile_flowparts.install(runner, sealer)
     FlowHandlers(runner).register(router)
     LearningHandlers(content.library, runner).register(router)
-    ProfileHandlers(runner).register(router)
+    ProfileHandlers(runner, sealer).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     return engine

@@ -426,8 +426,8 @@ def flows_diagram(flow_id: Annotated[str, typer.Argument(help="a flow id, or les
                   lang: Annotated[str | None, typer.Option("--lang", help="language of the labels")] = None) -> None:
     """A Mermaid diagram of a flow (paste it into a Markdown file, or mermaid.live)."""
     from bot.flows.checker import LibraryError
-    from bot.flows.runner import lesson_flow
     from bot.flows.tools import mermaid
+    from bot.learning.flowparts import lesson_flow
     from bot.yamlsrc import suggest
 
     settings = _settings()

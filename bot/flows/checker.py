@@ -18,7 +18,8 @@ from bot.yamlsrc import Path_, Problem, SourceDoc, YamlSyntaxError, comment_trap
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 32
-# What flow texts and branch conditions can use (bot.flows.runner.template_context builds them).
+# What flow texts and branch conditions can use (FlowRunner._context builds them; learning adds `points`,
+# profile adds `profile`).
 FLOW_VARS = ("name", "company", "department", "role", "stage", "cohort", "days_left", "tasks", "points", "vars",
              "profile")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.crypto import Sealer
 from bot.engine.core import Router, Turn
 from bot.engine.effects import Button
 from bot.flows.model import PROFILE_FIELDS
@@ -12,8 +13,9 @@ PROFILE_FLOW = "profile"
 
 
 class ProfileHandlers:
-    def __init__(self, runner: FlowRunner):
+    def __init__(self, runner: FlowRunner, sealer: Sealer | None):
         self.runner = runner
+        self.sealer = sealer
         flow = runner.flows.get(PROFILE_FLOW)
         # Which step asks for which field: editing one field runs just that step.
         self.field_steps = {s.save_to.split(".", 1)[1]: s.id for s in flow.steps
@@ -29,7 +31,7 @@ class ProfileHandlers:
     def show(self, turn: Turn) -> None:
         cand = turn.candidate
         assert cand is not None and cand.id is not None
-        view = profile_view(turn.session, cand.id, self.runner.sealer)
+        view = profile_view(turn.session, cand.id, self.sealer)
         rows = [{"label": turn.t(f"profile_field_{f}"), "value": self._shown(f, view[f], turn.locale)}
                 for f in PROFILE_FIELDS]
         buttons = [(Button(turn.t("profile_edit_button", field=turn.t(f"profile_field_{f}")), f"pf:{f}"),)
