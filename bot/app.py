@@ -6,22 +6,28 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.crypto import Sealer
 from bot.documents.handlers import DocumentHandlers
 from bot.engine.core import AppContext, Engine, Router
 from bot.faq.catalog import FaqError
 from bot.faq.handlers import FaqHandlers
 from bot.faq.runtime import FaqRuntime, load_checked
+from bot.flows.checker import LibraryError
 from bot.flows.handlers import FlowHandlers
-from bot.flows.loader import LibraryError, load_library
-from bot.flows.model import Library
+from bot.flows.loader import load_flows
+from bot.flows.model import FlowLibrary
 from bot.flows.runner import FlowRunner
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
+from bot.learning import flowparts as learning_flowparts
 from bot.learning.handlers import LearningHandlers
+from bot.learning.loader import load_lessons, load_rewards_and_resources
+from bot.learning.model import LearningContent
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
+from bot.outbox.store import queue_outgoing
+from bot.profile import flowparts as profile_flowparts
 from bot.profile.handlers import ProfileHandlers
-from bot.profile.idnumber import Sealer
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
 from bot.yamlsrc import Problem
@@ -32,6 +38,23 @@ class ContentError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Library(LearningContent, FlowLibrary):
+    """flows/ and the learning content (lessons, rewards, resources), checked together: flows name lessons."""
+
+
+def load_library(settings: Settings) -> Library:
+    """Load and check flows and learning content; raise LibraryError with every problem in every file."""
+    problems: list[Problem] = []
+    lib = Library()
+    lib.lessons = load_lessons(settings, problems)
+    lib.flows = load_flows(settings, set(lib.lessons), problems)
+    load_rewards_and_resources(settings, problems, lib)
+    if problems:
+        raise LibraryError(problems)
+    return lib
 
 
 @dataclass
@@ -80,15 +103,18 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     ctx = AppContext(settings=settings, db=db, texts=content.texts, clock=clock or SystemClock(),
                      rules=content.rules)
     router = Router()
-    engine = Engine(ctx, router)
+    engine = Engine(ctx, router, enqueue=queue_outgoing)
     Onboarding(engine, content.welcome, settings.content_dir).register(router)
     StatusHandlers(engine).register(router)
     FaqHandlers(engine, content.faq).register(router)
     secret = settings.env.secret_key
-    runner = FlowRunner(content.library, Sealer(secret.get_secret_value()) if secret else None, engine.main_menu)
+    sealer = Sealer(secret.get_secret_value()) if secret else None
+    runner = FlowRunner(content.library, engine.main_menu)
+    learning_flowparts.install(runner, content.library.lessons)
+    profile_flowparts.install(runner, sealer)
     FlowHandlers(runner).register(router)
     LearningHandlers(content.library, runner).register(router)
-    ProfileHandlers(runner).register(router)
+    ProfileHandlers(runner, sealer).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     router.check()

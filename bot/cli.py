@@ -15,7 +15,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
-from bot.app import ContentError, build_engine, load_content
+from bot.app import ContentError, build_engine, load_content, load_library
 from bot.clock import SystemClock
 from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
@@ -425,9 +425,9 @@ def flows_schema(out: Annotated[Path | None, typer.Option("--out", help="write h
 def flows_diagram(flow_id: Annotated[str, typer.Argument(help="a flow id, or lesson:<id>")],
                   lang: Annotated[str | None, typer.Option("--lang", help="language of the labels")] = None) -> None:
     """A Mermaid diagram of a flow (paste it into a Markdown file, or mermaid.live)."""
-    from bot.flows.loader import LibraryError, load_library
-    from bot.flows.runner import lesson_flow
+    from bot.flows.checker import LibraryError
     from bot.flows.tools import mermaid
+    from bot.learning.flowparts import lesson_flow
     from bot.yamlsrc import suggest
 
     settings = _settings()

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.app import load_library
 from bot.cli import app
 from bot.config import Settings
-from bot.flows.loader import LibraryError, load_library
+from bot.flows.checker import LibraryError
 from tests.conftest import ROOT, make_settings
 
 FLOW = """\

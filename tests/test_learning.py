@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.engine.core import Engine
-from bot.flows.model import Reward
 from bot.learning import points as ledger
+from bot.learning.model import Lesson, QuizQuestion, Reward
+from bot.learning.quiz import needed, record_attempt
 from store.db import Database
 from store.models import Interaction, LessonProgress, PointsEntry, Redemption, RewardStock
 from tests.chat import Chat
@@ -186,3 +187,23 @@ def test_concurrent_redemption_of_the_last_one(engine: Engine, demo: dict[str, s
     with db.session() as s:
         assert s.get(RewardStock, "last").redeemed == 1  # type: ignore[union-attr]
         assert sum(ledger.balance(s, cid) for cid in range(1, 7)) == 50
+
+
+def test_quiz_scoring_counts_the_pass_mark_and_pays_a_lesson_once(engine: Engine, demo: dict[str, str],
+                                                                   db: Database) -> None:
+    """bot.learning.quiz on its own: 2 of 3 passes at 0.6, the points come once, every attempt is counted."""
+    lesson = Lesson("drill", {"zh-CN": "演练", "en": "Drill"}, 5, [], 15, [], [
+        QuizQuestion({"zh-CN": "一", "en": "One"}, [{"zh-CN": "是", "en": "Yes"}, {"zh-CN": "否", "en": "No"}], 0,
+                     {"zh-CN": "对", "en": "Right"})] * 3)
+    assert [needed(0.6, n) for n in (3, 4, 5)] == [2, 3, 3]
+    with db.session() as s:
+        failed = record_attempt(s, 1, lesson, {"0": 0, "1": 1, "2": 1}, 0.6, NOW)
+        passed = record_attempt(s, 1, lesson, {"0": 0, "1": 0, "2": 1}, 0.6, NOW)
+        again = record_attempt(s, 1, lesson, {"0": 0, "1": 0, "2": 0}, 0.6, NOW)
+    assert (failed.correct, failed.passed, failed.awarded) == (1, False, 0)
+    assert (passed.correct, passed.passed, passed.awarded) == (2, True, 15)
+    assert (again.correct, again.passed, again.awarded) == (3, True, 0)
+    with db.session() as s:
+        progress = s.exec(select(LessonProgress).where(LessonProgress.lesson_id == "drill")).one()
+        assert (progress.attempts, progress.best_correct, progress.questions) == (3, 3, 3)
+        assert ledger.balance(s, 1) == 15

@@ -12,9 +12,11 @@ from sqlmodel import select
 from bot.app import build_engine
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.crypto import Sealer
 from bot.engine.core import Engine
 from bot.engine.events import Event
-from bot.profile.idnumber import Sealer, mask_id, mask_id_numbers_in, valid_resident_id
+from bot.inputs import valid_resident_id
+from bot.profile.idnumber import mask_id, mask_id_numbers_in
 from store.db import Database
 from store.models import CandidateProfile, CandidateTask, DocumentUpload, FaqQuery
 from tests.chat import Chat

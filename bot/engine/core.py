@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, update
@@ -24,8 +25,6 @@ from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendF
 from bot.engine.events import Event
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
-from bot.nudges.rules import RuleSet
-from bot.outbox.store import enqueue_message
 from store.db import Database
 from store.models import Candidate, Interaction, ProcessedUpdate
 
@@ -49,7 +48,9 @@ class AppContext:
     db: Database
     texts: Texts
     clock: Clock
-    rules: RuleSet = field(default_factory=RuleSet)
+    # The nudge rules the scheduler runs (bot.nudges.rules.RuleSet). The app loads and hands them over; the
+    # engine never reads them, so it names no capability's type.
+    rules: Any = None
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,15 @@ class Router:
             raise RuntimeError(f"button types without a handler: {', '.join(unclaimed)}")
 
 
+# Writes one message for another chat into the outbox, in the turn's session (the app passes the outbox's own).
+Enqueue = Callable[[Session, Outgoing, datetime], None]
+
+
 class Engine:
-    def __init__(self, ctx: AppContext, router: Router):
+    def __init__(self, ctx: AppContext, router: Router, enqueue: Enqueue | None = None):
         self.ctx = ctx
         self.router = router
+        self.enqueue = enqueue
         self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
         # Told (from the thread that handled the update) when messages were queued for the outbox sender.
         self.on_queued: Callable[[], None] | None = None
@@ -329,9 +335,13 @@ class Engine:
         return self.main_menu(turn.locale) if turn.candidate else ()
 
     def _queue(self, turn: Turn) -> None:
+        if not turn.outgoing:
+            return
+        if self.enqueue is None:
+            raise RuntimeError("a handler sent a message to another chat, but this engine has no outbox")
         now = self.ctx.clock.now()
         for out in turn.outgoing:
-            enqueue_message(turn.session, out.message, kind=out.kind, now=now, candidate_id=out.candidate_id)
+            self.enqueue(turn.session, out, now)
 
     def _record(self, turn: Turn) -> None:
         cand = turn.candidate

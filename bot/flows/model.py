@@ -1,4 +1,4 @@
-"""Flows, lessons, rewards and resources as plain data, after loading and checking."""
+"""Flows as plain data, after loading and checking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 L10n = dict[str, str]  # locale -> text
 
 STEP_KINDS = ("say", "ask", "lesson", "quiz", "branch", "do", "goto", "call", "end")
-INPUT_TYPES = ("text", "number", "id_number", "phone", "date")
 PROFILE_FIELDS = ("legal_name", "id_number", "education", "emergency_name", "emergency_phone")
 
 
@@ -19,18 +18,10 @@ class Choice:
     goto: str | None = None
 
 
-@dataclass(frozen=True)
-class QuizQuestion:
-    question: L10n
-    options: list[L10n]
-    answer: int  # 0-based index of the right option
-    explanation: L10n
-
-
 @dataclass
 class Step:
     id: str
-    kind: str  # one of STEP_KINDS, or the internal "question" and "result" of a lesson's quiz
+    kind: str  # one of STEP_KINDS, or a kind another capability adds (a lesson quiz's "question" and "result")
     line: int = 0
     text: L10n | None = None
     next: str | None = None
@@ -47,7 +38,6 @@ class Step:
     args: dict[str, Any] = field(default_factory=dict)
     cases: list[tuple[str, str]] = field(default_factory=list)  # (expression, step id) for branch
     otherwise: str | None = None
-    question: QuizQuestion | None = None
     index: int = 0  # question number in its quiz (0-based)
 
 
@@ -71,52 +61,7 @@ class Flow:
 
 
 @dataclass
-class LessonPart:
-    text: L10n | None = None
-    image: str | None = None  # path under content/
-    video: str | None = None  # path under content/
-    link: str | None = None  # a URL (an online video)
-    caption: L10n | None = None
-
-
-@dataclass
-class Lesson:
-    id: str
-    title: L10n
-    minutes: int
-    roles: list[str]
-    points: int
-    parts: list[LessonPart]
-    quiz: list[QuizQuestion]
-    file: str = ""
-
-    def suits(self, role: str) -> bool:
-        return not self.roles or role in self.roles
-
-
-@dataclass
-class Reward:
-    id: str
-    name: L10n
-    cost: int
-    stock: int
-    description: L10n | None = None
-
-
-@dataclass
-class Resource:
-    id: str
-    title: L10n
-    file: dict[str, str] | None = None  # locale -> path under content/
-    url: str | None = None
-    departments: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Library:
-    """Everything flows/ and the learning content hold, checked."""
+class FlowLibrary:
+    """Everything flows/ holds, checked."""
 
     flows: dict[str, Flow] = field(default_factory=dict)
-    lessons: dict[str, Lesson] = field(default_factory=dict)
-    rewards: dict[str, Reward] = field(default_factory=dict)
-    resources: list[Resource] = field(default_factory=list)

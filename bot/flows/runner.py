@@ -2,35 +2,33 @@
 
 A session row remembers the flow, the step waiting for an answer, the flow's variables and the flows that
 `call`ed this one. Each move bumps a version that travels in the buttons, so a tap on an old message is
-recognised. Lessons and quizzes run as flows generated from content/lessons/.
+recognised.
+
+Other capabilities extend the runner where the app wires them up, so flows import none of them: step kinds
+(learning's quiz questions and results, in the flows it generates from lessons), named actions (award_points),
+where `save_to: <scope>.<field>` goes (profile), and values flow texts can use (points, profile).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import select
 
-from bot.engine.core import MenuButton, Turn
+from bot.engine.core import Turn
 from bot.engine.effects import Button
 from bot.flows.buttons import FlowButton
-from bot.flows.model import Flow, L10n, Lesson, Library, QuizQuestion, Step
+from bot.flows.model import Flow, FlowLibrary, L10n, Step
 from bot.i18n import template_environment
-from bot.learning import points as ledger
-from bot.learning.buttons import LearnButton
-from bot.phones import normalize_phone
-from bot.profile.idnumber import Sealer, valid_resident_id
-from bot.profile.service import ProfileError, profile_view, save_field
+from bot.inputs import parse as parse_input
 from bot.status.service import set_task_status, template_values
-from store.models import FlowSession, Interaction, LessonProgress
+from store.models import FlowSession
 
 log = logging.getLogger(__name__)
 _FLOWS = FlowSession.__table__  # type: ignore[attr-defined]
@@ -38,21 +36,6 @@ _PAUSE = (update(_FLOWS).where(_FLOWS.c.candidate_id == bindparam("cid"), _FLOWS
           .values(status="paused"))
 _ACTIVE = select(_FLOWS.c.id).where(_FLOWS.c.candidate_id == bindparam("cid"), _FLOWS.c.status == "active")
 MAX_AUTO_STEPS = 50  # steps run in one turn without waiting: a guard against a goto loop
-OPTION_MARKS = "ABCD"
-
-
-def lesson_flow(lesson: Lesson, with_parts: bool) -> Flow:
-    """A lesson as a flow: its parts (each waits for "next"), then its quiz, then the result."""
-    steps: list[Step] = []
-    if with_parts:
-        for i, part in enumerate(lesson.parts):
-            steps.append(Step(f"part_{i}", "say", wait=True, text=part.text, image=part.image,
-                              args={"video": part.video, "link": part.link, "caption": part.caption}))
-    for i, q in enumerate(lesson.quiz):
-        steps.append(Step(f"q_{i}", "question", question=q, index=i))
-    steps.append(Step("result", "result", target=lesson.id))
-    prefix = "lesson" if with_parts else "quiz"
-    return Flow(f"{prefix}:{lesson.id}", lesson.title, steps, lesson.file, lesson=lesson.id)
 
 
 @dataclass
@@ -67,17 +50,39 @@ class _Run:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+FlowRun = _Run  # what the step kinds and actions other capabilities add are handed
+
+
+class StepKind:
+    """A step kind another capability adds. One that ``waits`` is shown (present) and answered with a button
+    (on_button); one that does not runs once (run) and ends its flow quietly: it has said the last word."""
+
+    waits = False
+
+    def present(self, run: FlowRun, flow: Flow, step: Step) -> None:
+        raise NotImplementedError
+
+    def on_button(self, run: FlowRun, flow: Flow, step: Step, choice: str) -> None:
+        raise NotImplementedError
+
+    def run(self, run: FlowRun, step: Step) -> None:
+        raise NotImplementedError
+
+
+Action = Callable[[FlowRun, Flow, Step], None]  # a named action for `do:` another capability provides
+FieldStore = Callable[[Turn, str, str], None]  # saves (turn, field, value) for save_to: <scope>.<field>
+ContextValue = Callable[[Turn], Any]  # a value flow texts can use, for the candidate of the turn
+
+
 class FlowRunner:
-    def __init__(self, library: Library, sealer: Sealer | None,
-                 main_menu: Callable[[str], tuple[tuple[Button, ...], ...]]):
+    def __init__(self, library: FlowLibrary, main_menu: Callable[[str], tuple[tuple[Button, ...], ...]]):
         self.library = library
         self.main_menu = main_menu
-        self.sealer = sealer
-        self.flows: dict[str, Flow] = dict(library.flows)
-        for lesson in library.lessons.values():
-            for with_parts in (True, False):
-                f = lesson_flow(lesson, with_parts)
-                self.flows[f.id] = f
+        self.flows: dict[str, Flow] = dict(library.flows)  # and the flows others generate (lesson:<id>, quiz:<id>)
+        self.step_kinds: dict[str, StepKind] = {}
+        self.actions: dict[str, Action] = {}
+        self.stores: dict[str, FieldStore] = {}  # scope -> store; `vars` is the flow's own
+        self.context_values: dict[str, ContextValue] = {}
         self.env = template_environment()
         self._compiled: dict[str, Any] = {}
 
@@ -186,8 +191,8 @@ class FlowRunner:
             if not self._store(run, step, picked.id):
                 return
             self._advance(run, flow, step, picked.goto)
-        elif step.kind == "question":
-            self._answer_question(run, flow, step, choice)
+        elif step.kind in self.step_kinds:
+            self.step_kinds[step.kind].on_button(run, flow, step, choice)
 
     # -- running ------------------------------------------------------------------------------------------------
     def _load(self, turn: Turn, row: FlowSession) -> _Run | None:
@@ -228,7 +233,8 @@ class FlowRunner:
                 flow, step_id = parent, run.extra.pop("resume_at")
                 continue
             kind = step.kind
-            if kind in ("ask", "question") or (kind == "say" and step.wait):
+            added = self.step_kinds.get(kind)
+            if kind == "ask" or (kind == "say" and step.wait) or (added is not None and added.waits):
                 run.row.flow_id, run.row.step_id = flow.id, step.id
                 self._present(run, flow, step)
                 self._save(run)
@@ -258,8 +264,8 @@ class FlowRunner:
                 if parent is None:
                     return
                 flow, step_id = parent, run.extra.pop("resume_at")
-            elif kind == "result":
-                self._result(run, step)
+            elif added is not None:
+                added.run(run, step)
                 parent = self._finish(run, flow, quiet=True)
                 if parent is None:
                     return
@@ -290,14 +296,8 @@ class FlowRunner:
         elif step.kind == "ask":
             buttons = tuple((self._button(run, self._l10n(run, c.text), c.id),) for c in step.choices)
             turn.say(self._l10n(run, step.text), buttons=buttons)
-        elif step.kind == "question":
-            q = step.question
-            assert q is not None
-            total = len([s for s in flow.steps if s.kind == "question"])
-            options = "\n".join(f"{OPTION_MARKS[i]}. {o[turn.locale]}" for i, o in enumerate(q.options))
-            turn.say(turn.t("quiz_question", number=step.index + 1, total=total, question=q.question[turn.locale],
-                            options=options),
-                     buttons=(tuple(self._button(run, OPTION_MARKS[i], str(i)) for i in range(len(q.options))),))
+        elif step.kind in self.step_kinds:
+            self.step_kinds[step.kind].present(run, flow, step)
 
     def _say(self, run: _Run, step: Step, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         turn = run.turn
@@ -343,27 +343,10 @@ class FlowRunner:
     def _validate(self, step: Step, text: str) -> tuple[str, str | None]:
         """(value to store, error text key or None)."""
         kind = step.input_type
-        if not text:
+        value = parse_input(kind, text) if text else None
+        if value is None:
             return "", f"flow_invalid_{kind}"
-        if kind == "number":
-            if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
-                return "", "flow_invalid_number"
-        elif kind == "id_number":
-            if not valid_resident_id(text):
-                return "", "flow_invalid_id_number"
-        elif kind == "phone":
-            phone = normalize_phone(text, "CN")
-            if phone is None:
-                return "", "flow_invalid_phone"
-            text = phone
-        elif kind == "date":
-            m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
-            try:
-                text = date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat() if m else ""
-            except ValueError:
-                text = ""
-            if not text:
-                return "", "flow_invalid_date"
+        text = value
         if step.min_length is not None and len(text) < step.min_length:
             return "", "flow_invalid_text"
         if step.max_length is not None and len(text) > step.max_length:
@@ -383,13 +366,7 @@ class FlowRunner:
         if scope == "vars":
             run.vars[name] = value
             return True
-        assert turn.candidate is not None and turn.candidate.id is not None
-        try:
-            save_field(turn.session, turn.candidate.id, name, str(value), self.sealer, turn.ctx.clock.now())
-        except ProfileError as err:
-            # No key to encrypt with: refuse to store it, tell the candidate, carry on without it.
-            log.warning("a sensitive profile field was not stored: HRBOT_SECRET_KEY is not set")
-            turn.say(turn.t(err.key))
+        self.stores[scope](turn, name, str(value))
         run.context = None
         return True
 
@@ -399,11 +376,8 @@ class FlowRunner:
         assert cand is not None and cand.id is not None
         now = turn.ctx.clock.now()
         name, args = step.target, step.args
-        if name == "award_points":
-            ref = str(args.get("ref") or f"flow:{flow.id}:{step.id}")
-            if ledger.award(turn.session, cand.id, int(args["points"]), "flow", ref, now):
-                turn.say(turn.t("points_awarded", points=args["points"],
-                                balance=ledger.balance(turn.session, cand.id)))
+        if name in self.actions:  # one another capability provides (learning: award_points)
+            self.actions[name](run, flow, step)
         elif name == "set_field":
             self._set(run, str(args["field"]), args["value"])
         elif name == "complete_task":
@@ -419,59 +393,19 @@ class FlowRunner:
             return self.flows[str(args["flow"])]
         return None
 
-    def _answer_question(self, run: _Run, flow: Flow, step: Step, choice: str) -> None:
-        turn = run.turn
-        q: QuizQuestion | None = step.question
-        assert q is not None
-        if not choice.isdigit() or int(choice) >= len(q.options):
-            self._present(run, flow, step)
-            self._save(run)
-            return
-        picked = int(choice)
-        answers = run.vars.setdefault("_answers", {})
-        answers[str(step.index)] = picked
-        right = OPTION_MARKS[q.answer] + ". " + q.options[q.answer][turn.locale]
-        key = "quiz_right" if picked == q.answer else "quiz_wrong"
-        turn.say(turn.t(key, right=right, explanation=q.explanation[turn.locale]))
-        self._advance(run, flow, step)
+    # -- for the step kinds and actions other capabilities add --------------------------------------------------
+    def button(self, run: FlowRun, text: str, choice: str) -> Button:
+        """A button answering the step ``run`` waits at."""
+        return self._button(run, text, choice)
 
-    def _result(self, run: _Run, step: Step) -> None:
-        turn = run.turn
-        cand = turn.candidate
-        assert cand is not None and cand.id is not None and step.target
-        lesson = self.library.lessons[step.target]
-        answers = run.vars.get("_answers", {})
-        correct = sum(1 for i, q in enumerate(lesson.quiz) if answers.get(str(i)) == q.answer)
-        total = len(lesson.quiz)
-        passed = correct >= turn.ctx.settings.file.learning.pass_ratio * total - 1e-9
-        now = turn.ctx.clock.now()
-        progress = turn.session.exec(select(LessonProgress).where(LessonProgress.candidate_id == cand.id,
-                                                                  LessonProgress.lesson_id == lesson.id)).first()
-        progress = progress or LessonProgress(candidate_id=cand.id, lesson_id=lesson.id, updated_at=now)
-        progress.attempts += 1
-        progress.questions = total
-        progress.best_correct = max(progress.best_correct, correct)
-        if passed and progress.passed_at is None:
-            progress.passed_at = now
-            # A domain event, for nudge rules that follow it (after_event: lesson_completed).
-            turn.session.add(Interaction(candidate_id=cand.id, kind="event", detail="lesson_completed", at=now))
-        progress.updated_at = now
-        turn.session.add(progress)
-        run.vars.pop("_answers", None)
-        title = lesson.title[turn.locale]
-        if passed:
-            awarded = lesson.points > 0 and ledger.award(turn.session, cand.id, lesson.points, "lesson",
-                                                         f"lesson:{lesson.id}", now)
-            turn.say(turn.t("quiz_passed", title=title, correct=correct, total=total,
-                            points=lesson.points if awarded else 0,
-                            balance=ledger.balance(turn.session, cand.id)),
-                     buttons=((LearnButton().button(turn.t("learn_more_button")),),
-                              (MenuButton("points").button(turn.t("points_button")),)))
-        else:
-            turn.say(turn.t("quiz_failed", title=title, correct=correct, total=total,
-                            needed=_needed(turn.ctx.settings.file.learning.pass_ratio, total)),
-                     buttons=((LearnButton("quiz", lesson.id).button(turn.t("quiz_retry_button")),),
-                              (LearnButton().button(turn.t("learn_more_button")),)))
+    def show_again(self, run: FlowRun, flow: Flow, step: Step) -> None:
+        """Show the step again (an answer it cannot take) and keep waiting."""
+        self._present(run, flow, step)
+        self._save(run)
+
+    def advance(self, run: FlowRun, flow: Flow, step: Step) -> None:
+        """The step is answered: on to the next one."""
+        self._advance(run, flow, step)
 
     # -- texts ----------------------------------------------------------------------------------------------
     def _l10n(self, run: _Run, text: L10n | None, locale: str | None = None) -> str:
@@ -493,8 +427,7 @@ class FlowRunner:
             run.context = {
                 **template_values(turn.ctx.settings, turn.ctx.texts, turn.session, cand, turn.ctx.clock.now(),
                                   turn.locale),
-                "points": ledger.balance(turn.session, cand.id),
-                "profile": profile_view(turn.session, cand.id, self.sealer),
+                **{name: value(turn) for name, value in self.context_values.items()},
             }
         return {**run.context, "vars": run.vars}
 
@@ -505,6 +438,3 @@ class FlowRunner:
     def _menu(self, turn: Turn) -> tuple[tuple[Button, ...], ...]:
         return self.main_menu(turn.locale)
 
-
-def _needed(ratio: float, total: int) -> int:
-    return math.ceil(ratio * total - 1e-9)

@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.flows.actions import ACTIONS
 from bot.flows.loader import flow_successors
-from bot.flows.model import INPUT_TYPES, PROFILE_FIELDS, Flow
+from bot.flows.model import PROFILE_FIELDS, Flow
+from bot.inputs import INPUT_TYPES
 
 
 def _l10n(locales: tuple[str, ...]) -> dict[str, Any]:

@@ -6,15 +6,15 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.engine.core import Router, Turn
-from bot.flows.model import Library
 from bot.flows.runner import FlowRunner
 from bot.learning import points as ledger
 from bot.learning.buttons import LearnButton, RewardButton, RewardDelivered
+from bot.learning.model import LearningContent
 from store.models import Candidate, LessonProgress, Redemption
 
 
 class LearningHandlers:
-    def __init__(self, library: Library, runner: FlowRunner):
+    def __init__(self, library: LearningContent, runner: FlowRunner):
         self.library = library
         self.runner = runner
 

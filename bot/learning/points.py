@@ -9,7 +9,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.flows.model import Reward
+from bot.learning.model import Reward
 from store.models import PointsBalance, PointsEntry, Redemption, RewardStock
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.engine.core import Outgoing
 from bot.engine.effects import Message, Say, buttons_from_rows, buttons_to_rows, message_from_json, message_to_json
 from store.db import Database
 from store.models import AuditLog, Candidate, Outbox
@@ -54,6 +55,11 @@ def enqueue_message(session: Session, message: Message, *, kind: str, now: datet
                        priority=priority)
     return enqueue(session, dedupe_key=key, kind=kind, chat_id=message.chat_id, text=None, now=now,
                    candidate_id=candidate_id, effect=message_to_json(message), urgent=urgent, priority=priority)
+
+
+def queue_outgoing(session: Session, out: Outgoing, now: datetime) -> None:
+    """The engine's hook: a turn's message for another chat becomes an outbox row in the turn's transaction."""
+    enqueue_message(session, out.message, kind=out.kind, now=now, candidate_id=out.candidate_id)
 
 
 def message_of(row: Outbox) -> Message:

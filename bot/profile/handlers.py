@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.crypto import Sealer
 from bot.engine.buttons import ButtonData
 from bot.engine.core import Router, Turn
 from bot.flows.model import PROFILE_FIELDS
@@ -21,8 +22,9 @@ class ProfileButton(ButtonData, prefix="pf"):
 
 
 class ProfileHandlers:
-    def __init__(self, runner: FlowRunner):
+    def __init__(self, runner: FlowRunner, sealer: Sealer | None):
         self.runner = runner
+        self.sealer = sealer
         flow = runner.flows.get(PROFILE_FLOW)
         # Which step asks for which field: editing one field runs just that step.
         self.field_steps = {s.save_to.split(".", 1)[1]: s.id for s in flow.steps
@@ -38,7 +40,7 @@ class ProfileHandlers:
     def show(self, turn: Turn) -> None:
         cand = turn.candidate
         assert cand is not None and cand.id is not None
-        view = profile_view(turn.session, cand.id, self.runner.sealer)
+        view = profile_view(turn.session, cand.id, self.sealer)
         rows = [{"label": turn.t(f"profile_field_{f}"), "value": self._shown(f, view[f], turn.locale)}
                 for f in PROFILE_FIELDS]
         buttons = [(ProfileButton(f).button(turn.t("profile_edit_button", field=turn.t(f"profile_field_{f}"))),)

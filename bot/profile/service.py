@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.profile.idnumber import Sealer, mask_id, normalize_id
+from bot.crypto import Sealer
+from bot.inputs import normalize_id
+from bot.profile.idnumber import mask_id
 from store.models import CandidateProfile
 
 
