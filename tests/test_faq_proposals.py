@@ -130,3 +130,13 @@ def test_a_ticket_is_proposed_once_even_when_two_taps_race(faq: Settings, db: Da
         assert ticket.added_to_faq_at is None
     with db.session() as s:
         assert len(s.exec(select(FaqProposal)).all()) == 1
+
+
+def test_a_ticket_already_in_the_pending_file_is_not_written_twice(faq: Settings, proposed: Database) -> None:
+    """An export whose marking did not commit, or a ticket the old button wrote straight to the file."""
+    path = faq.content_path(faq.file.faq.pending_file)
+    path.write_text("pending:\n  - ticket: 1\n    id: lift\n    questions: [有电梯吗]\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["faq", "propose", "--export", "--ids", "1,2"])
+    assert result.exit_code == 0, result.output
+    assert pending_tickets(faq) == [1, 2] and "id: lift" in path.read_text(encoding="utf-8")
+    assert statuses(proposed) == ["exported", "exported", "pending"]

@@ -108,9 +108,9 @@ def export(session: Session, path: Path, locales: tuple[str, ...], now: datetime
         rows = pending_proposals(session)
     else:
         found = {p.id: p for p in session.exec(select(FaqProposal).where(col(FaqProposal.id).in_(ids))).all()}
-        problems = [f"proposal {i} does not exist" if i not in found else
-                    f"proposal {i} is {found[i].status}, not pending" for i in ids
-                    if i not in found or found[i].status != "pending"]
+        problems = [f"proposal {i} does not exist" for i in ids if i not in found]
+        problems += [f"proposal {i} is {found[i].status}, not pending" for i in ids
+                     if i in found and found[i].status != "pending"]
         if problems:
             raise ProposalError(problems)
         rows = [found[i] for i in sorted(set(ids))]
@@ -135,16 +135,16 @@ def reject(session: Session, proposal_id: int, now: datetime) -> FaqProposal:
     return row
 
 
-def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[str, ...]) -> list[int]:
+def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[str, ...]) -> None:
     """Add proposals to the pending file, in the format `merge` reads; a ticket already in the file is not added
-    twice. Returns the tickets added."""
+    twice."""
     data = _read(path)
     if data is None or not isinstance(data, dict):
         data = CommentedMap()
         data["pending"] = CommentedSeq()
     items = data.setdefault("pending", CommentedSeq())
     present = {i.get("ticket") for i in items if isinstance(i, dict)}
-    added: list[int] = []
+    added = False
     for proposal in proposals:
         if proposal.ticket_id in present:
             continue
@@ -161,11 +161,10 @@ def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[s
             item["similar_to"] = proposal.similar_to
         items.append(item)
         present.add(proposal.ticket_id)
-        added.append(proposal.ticket_id)
+        added = True
     if added:
         text = _dump(data)
         _write_atomic(path, text if text.startswith("#") else HEADER + text)
-    return added
 
 
 @dataclass
