@@ -184,7 +184,7 @@ def check(metadata: MetaData = SQLModel.metadata, tables: Mapping[str, TableMap]
             target, _, column = link.target.partition(".")
             if target not in metadata.tables or column not in metadata.tables[target].c:
                 problems.append(f"{name}: owner link to {link.target!r}, which is not a column")
-            elif target != "candidate" and not getattr(tables.get(target), "owner", ()):
+            elif target != "candidate" and not (target in tables and tables[target].owner):
                 problems.append(f"{name}: owner link to {link.target!r}, a table with no owner link itself")
     problems += [f"table {name}: in the map but not a table" for name in sorted(set(tables) - set(metadata.tables))]
     return problems

@@ -60,12 +60,14 @@ def test_the_map_naming_what_does_not_exist_or_cannot_work_fails() -> None:
     tables["ticket"] = replace(ticket, personal={**ticket.personal, "phone": "contact"})
     tables["faqproposal"] = replace(proposal, owner=(personal.Link("ticket_id", "tickets.id"),))
     tables["risksignal"] = replace(signal, owner=())
+    tables["pointsentry"] = replace(tables["pointsentry"], owner=(personal.Link("candidate_id", "cohort.id"),))
     tables["interaction"] = replace(interaction, personal={**interaction.personal, "kind": "behaviour"},  # type: ignore[dict-item]
                                     not_personal=interaction.not_personal - {"kind"})
     tables["feedback"] = personal.TableMap((), {}, frozenset({"id"}))
     assert sorted(personal.check(tables=tables)) == [
         "faqproposal: owner link to 'tickets.id', which is not a column",
         "interaction.kind: unknown category 'behaviour' (one of identifier, contact, sensitive, free_text, file)",
+        "pointsentry: owner link to 'cohort.id', a table with no owner link itself",
         "table feedback: in the map but not a table",
         "table risksignal: holds personal data but no link says whose",
         "ticket.phone: in the map but not a column"]
