@@ -21,9 +21,9 @@ from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import database_is_empty, load_demo
 from bot.engine.core import Engine
+from bot.faq import pending
 from bot.faq.catalog import FaqError, load_faq
 from bot.faq.matcher import FaqIndex
-from bot.faq.pending import merge
 from bot.faq.runtime import load_checked, shared_encoder
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
@@ -393,8 +393,8 @@ def faq_merge() -> None:
     try:
         _, _, normalize = load_checked(settings)
         policy = settings.file.faq
-        result = merge(settings.content_path(policy.file), settings.content_path(policy.pending_file),
-                       settings.locales, normalize)
+        result = pending.merge(settings.content_path(policy.file), settings.content_path(policy.pending_file),
+                               settings.locales, normalize)
     except FaqError as exc:
         raise _fail([str(p) for p in exc.problems] + ["nothing was merged."]) from None
     for entry_id in result.added:
@@ -405,6 +405,66 @@ def faq_merge() -> None:
         typer.echo(f"kept pending: {problem}")
     if not result.added and not result.extended and not result.kept:
         typer.echo("nothing to merge.")
+
+
+@faq_app.command("proposals")
+def faq_proposals(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Questions HR proposed for the FAQ in chat ("add to FAQ") that nobody has reviewed yet."""
+    settings = _settings()
+    with _database(settings).session() as session:
+        proposals = pending.pending_proposals(session)
+    if as_json:
+        rows = [{"id": p.id, "ticket": p.ticket_id, "created_at": p.created_at.isoformat(), "created_by": p.created_by,
+                 "similar_to": p.similar_to, "answer_locale": p.answer_locale, "question": p.question,
+                 "answer": p.answer} for p in proposals]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for p in proposals:
+        similar = f"\tclosest entry: {p.similar_to}" if p.similar_to else ""
+        typer.echo(f"{p.id}\tticket {p.ticket_id}\t{p.created_at.date().isoformat()}{similar}")
+        typer.echo(f"  Q: {p.question}")
+        typer.echo(f"  A ({p.answer_locale}): {p.answer}")
+    typer.echo(f"{len(proposals)} pending; `hrbot faq propose --export [--ids 1,2]` writes them to the review file, "
+               "`hrbot faq propose --reject ID` drops one." if proposals else "no pending proposals.")
+
+
+def _ids(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise _fail(f"--ids {text!r}: expected proposal ids separated by commas, e.g. --ids 1,2", 2)
+    return [int(p) for p in parts]
+
+
+@faq_app.command("propose")
+def faq_propose(
+    export: Annotated[bool, typer.Option("--export", help="write pending proposals to the review file "
+                                         "(faq.pending_file) and mark them exported")] = False,
+    ids: Annotated[str | None, typer.Option("--ids", help="with --export: only these, e.g. 1,2")] = None,
+    reject: Annotated[int | None, typer.Option("--reject", help="reject this proposal: it is never exported",
+                                               metavar="ID")] = None,
+) -> None:
+    """HR's review of the FAQ proposals: export the chosen ones for `hrbot faq merge`, or reject one."""
+    if export == (reject is not None) or (ids is not None and not export):
+        raise _fail("use either --export [--ids 1,2] or --reject ID (see `hrbot faq proposals`)", 2)
+    chosen = _ids(ids) if ids is not None else None
+    settings = _settings()
+    path = settings.content_path(settings.file.faq.pending_file)
+    now = SystemClock().now()
+    try:
+        with _database(settings).session() as session:
+            if reject is not None:
+                row = pending.reject(session, reject, now)
+                typer.echo(f"rejected proposal {row.id} (ticket {row.ticket_id}); it will not be exported.")
+                return
+            rows = pending.export(session, path, settings.locales, now, chosen)
+    except pending.ProposalError as exc:
+        raise _fail(exc.lines + ["nothing was changed."]) from None
+    if not rows:
+        typer.echo("no pending proposals to export.")
+        return
+    for row in rows:
+        typer.echo(f"exported proposal {row.id} (ticket {row.ticket_id}) to {path}")
+    typer.echo("review them there (id, translations), then run `hrbot faq merge`.")
 
 
 @flows_app.command("schema")

@@ -156,6 +156,23 @@ class Ticket(SQLModel, table=True):
     added_to_faq_at: datetime | None = None
 
 
+class FaqProposal(SQLModel, table=True):
+    """An answered question HR proposed for the FAQ ("add to FAQ"). It holds the candidate's words, so it stays
+    here until HR reviews it: `hrbot faq propose --export` writes the chosen ones to the pending file for the
+    merge, `--reject` drops one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    answer_locale: str = Field(max_length=8, description="the language HR answered in (the candidate's)")
+    similar_to: str | None = Field(default=None, max_length=48, description="closest existing FAQ entry")
+    status: str = Field(default="pending", max_length=12, index=True, description="pending | exported | rejected")
+    created_at: datetime
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False), description="the HR admin's user id")
+    reviewed_at: datetime | None = None
+
+
 class RiskSignal(SQLModel, table=True):
     """A sign that a candidate may drop out (for HR's at-risk list)."""
 

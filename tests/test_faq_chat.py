@@ -1,5 +1,5 @@
 """FAQ in chat: answers with the candidate's data, votes, "did you mean", tickets, HR replies, /inbox, withdrawal
-signals, the rate limit, and "add to FAQ" through review and merge."""
+signals, the rate limit, and "add to FAQ" through HR's review (export from the database) and merge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine.core import Engine
@@ -18,7 +20,7 @@ from bot.faq.catalog import FaqError
 from bot.faq.pending import merge
 from bot.faq.runtime import FaqRuntime, load_checked
 from store.db import Database
-from store.models import FaqQuery, RiskSignal, Ticket
+from store.models import FaqProposal, FaqQuery, RiskSignal, Ticket
 from tests.chat import Chat
 from tests.faqtools import faq_settings
 
@@ -187,7 +189,9 @@ def test_buttons_only_work_for_their_owner(engine: Engine, demo: dict[str, str],
         assert s.exec(select(Ticket)).first() is None
 
 
-def test_add_to_faq_review_and_merge(engine: Engine, demo: dict[str, str], settings: Settings) -> None:
+def test_add_to_faq_keeps_a_proposal_until_hr_exports_it_then_merge(
+        engine: Engine, demo: dict[str, str], settings: Settings, db: Database, clock: FixedClock, db_url: str,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     chat = candidate(engine, demo)
     chat.send("宿舍可以养狗吗")
     chat.click("faqask:")
@@ -195,14 +199,36 @@ def test_add_to_faq_review_and_merge(engine: Engine, demo: dict[str, str], setti
     hr.send("/reply 1 宿舍不能养宠物,谢谢理解。")
     add = hr.button("加入FAQ")
     hr.press(add)
-    assert "faq.pending.yaml" in hr.texts() and "hrbot faq merge" in hr.texts()
+    assert "问题 #1 已提议加入FAQ" in hr.texts() and "hrbot faq proposals" in hr.texts()
     hr.press(add)
-    assert "已经在待审核文件里了" in hr.texts()
+    assert "问题 #1 已经提议加入FAQ了" in hr.texts()
 
+    # The candidate's words stay in the database until HR reviews them.
     pending = settings.content_path(settings.file.faq.pending_file)
     faq_file = settings.content_path(settings.file.faq.file)
+    assert not pending.exists()
+    with db.session() as s:
+        proposal = s.exec(select(FaqProposal)).one()
+        query = s.exec(select(FaqQuery)).one()
+        ticket = s.exec(select(Ticket)).one()
+    assert (proposal.ticket_id, proposal.question, proposal.answer, proposal.answer_locale, proposal.status,
+            proposal.created_by) == (1, "宿舍可以养狗吗", "宿舍不能养宠物,谢谢理解。", "zh-CN", "pending", HR)
+    assert proposal.similar_to == query.best_id and proposal.created_at == ticket.added_to_faq_at == clock.now()
+
+    # HR's review at a computer: list, then export to the pending file.
+    monkeypatch.setenv("HRBOT_CONFIG", str(tmp_path / "config.yaml"))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["faq", "proposals"])
+    assert listed.exit_code == 0 and "ticket 1" in listed.output and "Q: 宿舍可以养狗吗" in listed.output
+    exported = runner.invoke(app, ["faq", "propose", "--export"])
+    assert exported.exit_code == 0, exported.output
+    assert f"exported proposal 1 (ticket 1) to {pending}" in exported.output
     text = pending.read_text(encoding="utf-8")
+    assert text.startswith("# FAQ entries proposed from HR's answers")
     assert "ticket_1" in text and "宿舍不能养宠物,谢谢理解。" in text and "en: ''" in text
+    with db.session() as s:
+        assert s.exec(select(FaqProposal.status)).one() == "exported"
     _, _, normalize = load_checked(settings)
 
     # Not translated yet: it stays pending, with the place to fix.

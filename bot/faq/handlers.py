@@ -243,6 +243,7 @@ class FaqHandlers:
         turn.say(turn.t("hr_inbox", tickets=rows, total=total, more=total - len(rows)))
 
     def add_to_faq(self, turn: Turn, data: FaqAdd) -> None:
+        """Keep the answered question as a proposal in the database; HR reviews it with `hrbot faq proposals`."""
         ticket = turn.session.get(Ticket, data.ticket)
         if ticket is None:
             turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
@@ -250,20 +251,12 @@ class FaqHandlers:
         if ticket.status != "answered" or not ticket.answer:
             turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))
             return
-        settings = turn.ctx.settings
-        path = settings.content_path(settings.file.faq.pending_file)
-        similar = self._similar_entry(turn.session, ticket)
         cand = turn.session.get(Candidate, ticket.candidate_id)
-        locale = (cand.language if cand else None) or settings.default_locale
-        added = propose(path, ticket=ticket.id or 0, question=ticket.question, answer=ticket.answer,
-                        answer_locale=locale, locales=settings.locales, similar_to=similar, now=turn.ctx.clock.now())
-        if not added:
-            turn.say(turn.t("hr_faq_already_proposed", ticket=ticket.id))
-            return
-        ticket.added_to_faq_at = turn.ctx.clock.now()
-        turn.session.add(ticket)
-        shown = path.relative_to(settings.base_dir) if path.is_relative_to(settings.base_dir) else path
-        turn.say(turn.t("hr_faq_proposed", file=str(shown)))
+        locale = (cand.language if cand else None) or turn.ctx.settings.default_locale
+        similar = self._similar_entry(turn.session, ticket)
+        added = propose(turn.session, ticket, answer_locale=locale, similar_to=similar, by=turn.event.user_id,
+                        now=turn.ctx.clock.now())
+        turn.say(turn.t("hr_faq_proposed" if added else "hr_faq_already_proposed", ticket=ticket.id))
 
     @staticmethod
     def _similar_entry(session: Session, ticket: Ticket) -> str | None:

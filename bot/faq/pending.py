@@ -1,6 +1,10 @@
-"""content/faq.pending.yaml: HR's chat answers proposed as FAQ entries, reviewed by a person, then merged.
+"""FAQ proposals from HR's chat answers ("add to FAQ"), from the button to content/faq.yaml.
 
-Written with ruamel.yaml so that the comments and layout HR keeps in content/faq.yaml survive a merge.
+The button keeps a proposal in the database (`faqproposal`): it holds a candidate's own words, which leave the
+database only when HR reviews them. `hrbot faq propose --export` writes the chosen ones to
+content/faq.pending.yaml, where a person edits and translates them, and `hrbot faq merge` moves the complete ones
+into the FAQ. The files are written with ruamel.yaml so that the comments and layout HR keeps in content/faq.yaml
+survive a merge.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,10 +20,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from bot.faq.catalog import ID_RE, MAX_ID, FaqError, load_faq
 from bot.faq.normalize import Normalizer
 from bot.yamlsrc import Problem, YamlSyntaxError, load_file
+from store.models import FaqProposal, Ticket
 
 HEADER = """\
 # FAQ entries proposed from HR's answers in chat ("add to FAQ"). Review each one:
@@ -57,31 +65,106 @@ def _dump(data: Any) -> str:
     return buf.getvalue()
 
 
-def propose(path: Path, *, ticket: int, question: str, answer: str, answer_locale: str, locales: tuple[str, ...],
-            similar_to: str | None, now: datetime) -> bool:
-    """Add one proposal; False if this ticket was proposed already."""
+def propose(session: Session, ticket: Ticket, *, answer_locale: str, similar_to: str | None, by: int,
+            now: datetime) -> bool:
+    """Keep an answered ticket as a proposal for HR's review; False if it was proposed already (two taps at once
+    included: the unique ticket_id decides)."""
+    assert ticket.id is not None and ticket.answer
+    if ticket.added_to_faq_at is not None:  # also set for tickets proposed when the button wrote the file
+        return False
+    try:
+        with session.begin_nested():
+            session.add(FaqProposal(ticket_id=ticket.id, question=ticket.question, answer=ticket.answer,
+                                    answer_locale=answer_locale, similar_to=similar_to, created_at=now,
+                                    created_by=by))
+    except IntegrityError:
+        return False
+    ticket.added_to_faq_at = now
+    session.add(ticket)
+    return True
+
+
+def pending_proposals(session: Session) -> list[FaqProposal]:
+    """Proposals nobody has reviewed yet, oldest first."""
+    return list(session.exec(select(FaqProposal).where(FaqProposal.status == "pending")
+                             .order_by(col(FaqProposal.id))).all())
+
+
+class ProposalError(Exception):
+    """A review step that cannot be done; each line says which proposal and why."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+def export(session: Session, path: Path, locales: tuple[str, ...], now: datetime,
+           ids: Sequence[int] | None = None) -> list[FaqProposal]:
+    """HR's review: write the chosen pending proposals (all of them without ids) into the pending file and mark
+    them exported. Naming one that is not pending (unknown, rejected, exported) changes nothing. The file is
+    written before the rows are marked: should the commit fail, exporting again finds those tickets in the file and
+    only marks them."""
+    if ids is None:
+        rows = pending_proposals(session)
+    else:
+        found = {p.id: p for p in session.exec(select(FaqProposal).where(col(FaqProposal.id).in_(ids))).all()}
+        problems = [f"proposal {i} does not exist" for i in ids if i not in found]
+        problems += [f"proposal {i} is {found[i].status}, not pending" for i in ids
+                     if i in found and found[i].status != "pending"]
+        if problems:
+            raise ProposalError(problems)
+        rows = [found[i] for i in sorted(set(ids))]
+    if not rows:
+        return []
+    write_pending(path, rows, locales)
+    for row in rows:
+        row.status, row.reviewed_at = "exported", now
+        session.add(row)
+    return rows
+
+
+def reject(session: Session, proposal_id: int, now: datetime) -> FaqProposal:
+    """HR decided against a proposal: it is never exported."""
+    row = session.get(FaqProposal, proposal_id)
+    if row is None:
+        raise ProposalError([f"proposal {proposal_id} does not exist"])
+    if row.status != "pending":
+        raise ProposalError([f"proposal {proposal_id} is {row.status}, not pending"])
+    row.status, row.reviewed_at = "rejected", now
+    session.add(row)
+    return row
+
+
+def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[str, ...]) -> None:
+    """Add proposals to the pending file, in the format `merge` reads; a ticket already in the file is not added
+    twice."""
     data = _read(path)
     if data is None or not isinstance(data, dict):
         data = CommentedMap()
         data["pending"] = CommentedSeq()
     items = data.setdefault("pending", CommentedSeq())
-    if any(isinstance(i, dict) and i.get("ticket") == ticket for i in items):
-        return False
-    item = CommentedMap()
-    item["ticket"] = ticket
-    item["added"] = now.date().isoformat()
-    item["id"] = f"ticket_{ticket}"
-    item["questions"] = CommentedSeq([question])
-    answers = CommentedMap()
-    for loc in locales:
-        answers[loc] = answer if loc == answer_locale else ""
-    item["answer"] = answers
-    if similar_to:
-        item["similar_to"] = similar_to
-    items.append(item)
-    text = _dump(data)
-    _write_atomic(path, text if text.startswith("#") else HEADER + text)
-    return True
+    present = {i.get("ticket") for i in items if isinstance(i, dict)}
+    added = False
+    for proposal in proposals:
+        if proposal.ticket_id in present:
+            continue
+        item = CommentedMap()
+        item["ticket"] = proposal.ticket_id
+        item["added"] = proposal.created_at.date().isoformat()
+        item["id"] = f"ticket_{proposal.ticket_id}"
+        item["questions"] = CommentedSeq([proposal.question])
+        answers = CommentedMap()
+        for loc in locales:
+            answers[loc] = proposal.answer if loc == proposal.answer_locale else ""
+        item["answer"] = answers
+        if proposal.similar_to:
+            item["similar_to"] = proposal.similar_to
+        items.append(item)
+        present.add(proposal.ticket_id)
+        added = True
+    if added:
+        text = _dump(data)
+        _write_atomic(path, text if text.startswith("#") else HEADER + text)
 
 
 @dataclass
