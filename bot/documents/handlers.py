@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from bot.documents.buttons import DocApprove, DocReject, DocRejectReason, DocTask
 from bot.engine.core import Engine, Router, Turn
+from bot.engine.effects import Button
 from bot.status.service import local_today, set_task_status, task_lines
 from store.models import Candidate, DocumentUpload
 
@@ -102,21 +103,31 @@ class DocumentHandlers:
         turn.session.add(upload)
         set_task_status(turn.session, cand.id, task.id, "submitted", now)
         turn.say(turn.t("doc_submitted", task=task.title[turn.locale]), buttons=self.engine.main_menu(turn.locale))
-        for admin in sorted(turn.ctx.settings.hr_admins):
-            self._show_to_hr(turn, upload, cand, admin, turn.ctx.settings.default_locale)
+        turn.ctx.hr.tell(turn, cand, "doc_hr_caption", lambda loc: self._caption_values(turn, upload, cand, loc),
+                         buttons=lambda loc: self._decision_buttons(turn, upload, loc),
+                         media=self._media(turn, upload))
 
     @staticmethod
-    def _show_to_hr(turn: Turn, upload: DocumentUpload, cand: Candidate, chat_id: int, loc: str) -> None:
-        """The file itself, with who sent it for what, and the approve / send back buttons."""
-        settings = turn.ctx.settings
-        task = settings.tasks[upload.task_id or ""]
-        caption = turn.ctx.texts.get(loc, "doc_hr_caption", number=upload.id, name=cand.name, candidate_id=cand.id,
-                                     task=task.title[loc])
+    def _caption_values(turn: Turn, upload: DocumentUpload, cand: Candidate, loc: str) -> dict[str, object]:
+        task = turn.ctx.settings.tasks[upload.task_id or ""]
+        return {"number": upload.id, "name": cand.name, "candidate_id": cand.id, "task": task.title[loc]}
+
+    @staticmethod
+    def _decision_buttons(turn: Turn, upload: DocumentUpload, loc: str) -> tuple[tuple[Button, ...], ...]:
         assert upload.id is not None
-        buttons = ((DocApprove(upload.id).button(turn.ctx.texts.get(loc, "doc_approve_button")),
-                    DocReject(upload.id).button(turn.ctx.texts.get(loc, "doc_reject_button"))),)
+        return ((DocApprove(upload.id).button(turn.ctx.texts.get(loc, "doc_approve_button")),
+                 DocReject(upload.id).button(turn.ctx.texts.get(loc, "doc_reject_button"))),)
+
+    @staticmethod
+    def _media(turn: Turn, upload: DocumentUpload) -> tuple[str, str]:
         kind = "photo" if upload.mime_type in ("image/jpeg", "image/png") else "document"
-        turn.media(kind, str(settings.storage_dir / upload.stored_path), caption, chat_id=chat_id, buttons=buttons)
+        return kind, str(turn.ctx.settings.storage_dir / upload.stored_path)
+
+    def _show_to_hr(self, turn: Turn, upload: DocumentUpload, cand: Candidate) -> None:
+        """The file itself, with who sent it for what, and the approve / send back buttons (in /docs)."""
+        caption = turn.t("doc_hr_caption", **self._caption_values(turn, upload, cand, turn.locale))
+        kind, path = self._media(turn, upload)
+        turn.media(kind, path, caption, buttons=self._decision_buttons(turn, upload, turn.locale))
 
     def pending(self, turn: Turn) -> None:
         """/docs: documents waiting for a decision, oldest first (ten at a time)."""
@@ -128,7 +139,7 @@ class DocumentHandlers:
             return
         turn.say(turn.t("doc_hr_pending", count=len(rows)))
         for upload, cand in rows:
-            self._show_to_hr(turn, upload, cand, turn.event.chat_id, turn.locale)
+            self._show_to_hr(turn, upload, cand)
 
     def _upload_for_hr(self, turn: Turn, upload_id: int) -> tuple[DocumentUpload, Candidate] | None:
         upload = turn.session.get(DocumentUpload, upload_id)

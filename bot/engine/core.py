@@ -23,6 +23,7 @@ from bot.engine import buttons as button_types
 from bot.engine.buttons import ButtonData, ButtonDataError
 from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendFiles, SendMedia
 from bot.engine.events import Event
+from bot.engine.notify import HrNotifier
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
 from store.db import Database
@@ -48,9 +49,13 @@ class AppContext:
     db: Database
     texts: Texts
     clock: Clock
+    hr: HrNotifier = field(init=False)  # tells HR (bot.engine.notify); built from settings and texts
     # The nudge rules the scheduler runs (bot.nudges.rules.RuleSet). The app loads and hands them over; the
     # engine never reads them, so it names no capability's type.
     rules: Any = None
+
+    def __post_init__(self) -> None:
+        self.hr = HrNotifier(self.settings, self.texts)
 
 
 @dataclass(frozen=True)

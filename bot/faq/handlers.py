@@ -178,26 +178,21 @@ class FaqHandlers:
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
             return
         key = {"batch": "faq_withdrawal_batch_button", "talk": "faq_withdrawal_talk_button"}[data.option]
-        hr_locale = turn.ctx.settings.default_locale
-        for admin in sorted(turn.ctx.settings.hr_admins):
-            turn.say(turn.ctx.texts.get(hr_locale, "hr_withdrawal_option", ticket=ticket.id,
-                                        name=turn.candidate.name, candidate_id=turn.candidate.id,
-                                        option=turn.ctx.texts.get(hr_locale, key)), chat_id=admin)
+        cand, texts = turn.candidate, turn.ctx.texts
+        turn.ctx.hr.tell(turn, cand, "hr_withdrawal_option",
+                         lambda loc: {"ticket": ticket.id, "name": cand.name, "candidate_id": cand.id,
+                                      "option": texts.get(loc, key)})
         turn.say(turn.t("faq_withdrawal_ack"), buttons=self.engine.main_menu(turn.locale))
 
     def _tell_hr(self, turn: Turn, key: str, ticket: Ticket, cand: Candidate) -> None:
-        """Every HR admin gets the ticket at once, in the company's default language."""
+        """HR gets the ticket at once (the HR members whose scope covers the candidate)."""
         settings = turn.ctx.settings
-        locale = settings.default_locale
         dept = settings.departments.get(cand.department)
         cohort = settings.cohorts.get(cand.cohort_id or "")
-        text = turn.ctx.texts.get(locale, key, ticket=ticket.id, name=cand.name, candidate_id=cand.id,
-                                  phone=cand.phone, department=dept.name[locale] if dept else cand.department,
-                                  cohort=cohort.name[locale] if cohort else "", question=ticket.question)
-        if not settings.hr_admins:
-            log.warning("ticket #%s opened but config.yaml lists no hr_admins to tell", ticket.id)
-        for admin in sorted(settings.hr_admins):
-            turn.say(text, chat_id=admin)
+        turn.ctx.hr.tell(turn, cand, key, lambda loc: {
+            "ticket": ticket.id, "name": cand.name, "candidate_id": cand.id, "phone": cand.phone,
+            "department": dept.name[loc] if dept else cand.department, "cohort": cohort.name[loc] if cohort else "",
+            "question": ticket.question})
 
     # -- HR -----------------------------------------------------------------------------------------------
     def reply_command(self, turn: Turn) -> None:

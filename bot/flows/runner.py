@@ -383,11 +383,8 @@ class FlowRunner:
         elif name == "complete_task":
             set_task_status(turn.session, cand.id, str(args["task"]), "done", now)
         elif name == "notify_hr":
-            settings = turn.ctx.settings
-            text = self._l10n(run, args["text"], settings.default_locale)
-            for admin in sorted(settings.hr_admins):
-                turn.say(turn.ctx.texts.get(settings.default_locale, "flow_hr_notice", name=cand.name,
-                                            candidate_id=cand.id, text=text), chat_id=admin)
+            turn.ctx.hr.tell(turn, cand, "flow_hr_notice", lambda loc: {
+                "name": cand.name, "candidate_id": cand.id, "text": self._l10n(run, args["text"], loc)})
         elif name == "start_flow":
             run.stack = []
             return self.flows[str(args["flow"])]

@@ -125,14 +125,13 @@ class LearningHandlers:
             return
         assert result.redemption is not None
         turn.say(turn.t("reward_done", name=name, balance=result.balance), buttons=self.runner.main_menu(turn.locale))
-        settings = turn.ctx.settings
-        loc = settings.default_locale
-        for admin in sorted(settings.hr_admins):
-            turn.say(turn.ctx.texts.get(loc, "hr_redemption", number=result.redemption.id, name=cand.name,
-                                        candidate_id=cand.id, reward=reward.name[loc], cost=reward.cost,
-                                        phone=cand.phone),
-                     chat_id=admin, buttons=((RewardDelivered(result.redemption.id or 0).button(
-                         turn.ctx.texts.get(loc, "hr_redemption_delivered_button")),),))
+        redemption = result.redemption.id or 0
+        texts = turn.ctx.texts
+        turn.ctx.hr.tell(turn, cand, "hr_redemption",
+                         lambda loc: {"number": redemption, "name": cand.name, "candidate_id": cand.id,
+                                      "reward": reward.name[loc], "cost": reward.cost, "phone": cand.phone},
+                         buttons=lambda loc: ((RewardDelivered(redemption).button(
+                             texts.get(loc, "hr_redemption_delivered_button")),),))
 
     def delivered(self, turn: Turn, data: RewardDelivered) -> None:
         red = turn.session.get(Redemption, data.redemption)

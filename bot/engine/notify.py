@@ -1,0 +1,63 @@
+"""The one way a capability tells HR something: a ticket, a withdrawal alert, a document to check, a reward
+to hand out. Each HR member gets it in their language, through the outbox (kind hr_alert: urgent, not held
+by quiet hours or the nudge cap, retried like any outbox message).
+
+Who is told is one decision, made here: every HR admin in config.yaml by default; the app can hand in a
+resolver that reads HR members and their scopes (departments, cohorts) so that only those whose scope
+covers the candidate are told."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.engine.effects import Button, Say, SendMedia
+from bot.i18n import Texts
+from store.models import Candidate
+
+if TYPE_CHECKING:
+    from bot.engine.core import Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HrRecipient:
+    chat_id: int
+    locale: str
+
+
+Recipients = Callable[[Session, Candidate | None], list[HrRecipient]]
+Values = Mapping[str, Any] | Callable[[str], Mapping[str, Any]]
+
+
+class HrNotifier:
+    def __init__(self, settings: Settings, texts: Texts, recipients: Recipients | None = None):
+        self.settings, self.texts = settings, texts
+        self.recipients: Recipients = recipients or self.admins
+
+    def admins(self, session: Session, candidate: Candidate | None) -> list[HrRecipient]:
+        """Every HR admin of config.yaml, in the company's language."""
+        return [HrRecipient(a, self.settings.default_locale) for a in sorted(self.settings.hr_admins)]
+
+    def tell(self, turn: Turn, candidate: Candidate | None, key: str, values: Values | None = None, *,
+             buttons: Callable[[str], tuple[tuple[Button, ...], ...]] | None = None,
+             media: tuple[str, str] | None = None) -> int:
+        """Queue the text ``key`` (with ``values``, or a function of the locale giving them) for each HR member
+        the candidate's data may be shown to; ``media`` (kind, path) sends it as that file's caption.
+        Returns how many were told."""
+        told = self.recipients(turn.session, candidate)
+        if not told:
+            log.warning("nobody in HR to tell (%s): add hr_admins to config.yaml", key)
+        for r in told:
+            vals = (values(r.locale) if callable(values) else values) or {}
+            text = self.texts.get(r.locale, key, **vals)
+            rows = buttons(r.locale) if buttons else ()
+            message = SendMedia(r.chat_id, media[0], media[1], text, rows) if media else Say(r.chat_id, text, rows)
+            turn.send(message, kind="hr_alert")
+        return len(told)
