@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities",
+JSON_FIELDS = {"media", "reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities",
                "link_preview_options", "reply_parameters"}
 INT_FIELDS = {"offset", "limit", "timeout", "chat_id", "message_id", "max_connections"}
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Demo HR Bot", "username": "DemoPlantHRBot",
@@ -57,9 +57,12 @@ class FakeTelegram:
     # Telegram's limits, enforced on demand: 429 past ~30 messages a second, or 1 a second to one chat.
     enforce_limits: bool = False
     per_second: int = 30
+    # Messages one chat may get within any second. Telegram tolerates short bursts into a private chat (a
+    # reply of two or three messages) and answers 429 past that; 1 is the strict "one a second".
+    chat_burst: int = 1
     send_delay: float = 0.0  # seconds each send takes, to widen the window in which a process can be killed
     _sent_times: Any = field(default_factory=deque)
-    _chat_times: dict[int, float] = field(default_factory=dict)
+    _chat_times: dict[int, Any] = field(default_factory=dict)  # chat id -> deque of send times
     _forced: list[tuple[str, ApiError]] = field(default_factory=list)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: Any = field(default_factory=lambda: count(1000))
@@ -234,19 +237,22 @@ class FakeTelegram:
             return {k: v for k, v in msg.items() if k != "reply_markup"}
         return msg
 
-    def _limit(self, chat_id: int) -> None:
+    def _limit(self, chat_id: int, count: int = 1) -> None:
+        """Telegram's limits (when enforced): ``count`` messages now into ``chat_id`` (an album counts each)."""
         if not self.enforce_limits:
             return
         now = time.monotonic()
         while self._sent_times and self._sent_times[0] <= now - 1.0:
             self._sent_times.popleft()
-        if len(self._sent_times) >= self.per_second:
+        if len(self._sent_times) + count > self.per_second:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        last = self._chat_times.get(chat_id)
-        if last is not None and now - last < 1.0:
+        chat = self._chat_times.setdefault(chat_id, deque())
+        while chat and chat[0] <= now - 1.0:
+            chat.popleft()
+        if len(chat) + count > self.chat_burst:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-        self._sent_times.append(now)
-        self._chat_times[chat_id] = now
+        self._sent_times.extend([now] * count)
+        chat.extend([now] * count)
 
     async def _m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if self.send_delay:
@@ -263,6 +269,7 @@ class FakeTelegram:
 
     def _media(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
         chat_id = self._check_chat(p)
+        self._limit(chat_id)
         source = p.get(kind)
         if not source:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
@@ -289,6 +296,31 @@ class FakeTelegram:
 
     def _m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._media(p, "document")
+
+    def _m_sendMediaGroup(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        """2-10 documents (or photos/videos; documents only with documents), one message each."""
+        chat_id = self._check_chat(p)
+        media = p.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media in the group: 2-10 are allowed")
+        kinds = {m.get("type") for m in media}
+        if "document" in kinds and kinds != {"document"}:
+            raise ApiError(400, "Bad Request: documents can't be mixed with other media types")
+        self._limit(chat_id, len(media))
+        out = []
+        group = str(next(self._message_ids))
+        for m in media:
+            source = m.get("media", "")
+            if isinstance(source, str) and source.startswith("attach://") and source[9:] not in p:
+                raise ApiError(400, "Bad Request: can't find the attached file")
+            file_id = source if isinstance(source, str) and not source.startswith("attach://") else \
+                f"document-{next(self._message_ids)}"
+            caption = m.get("caption")
+            if caption is not None and len(caption) > 1024:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            doc = {"file_id": file_id, "file_unique_id": file_id + "u"}
+            out.append(self._message(chat_id, caption=caption, media_group_id=group, document=doc))
+        return out
 
     def _m_getFile(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = str(p.get("file_id", ""))

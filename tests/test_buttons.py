@@ -105,3 +105,10 @@ def test_a_stranger_sending_a_sticker_is_offered_the_share_phone_button(engine: 
         chat.handle(Event(kind="unsupported", unsupported=what, user_id=555, chat_id=555))
         (say,) = chat.says()
         assert say.ask_contact, what
+
+
+def test_a_very_long_unknown_command_is_answered(engine: Engine, demo: dict[str, str]) -> None:
+    chat = Chat(engine, 1)
+    chat.send(f"/start {demo['张三']}")
+    chat.send("/" + "x" * 200)
+    assert "不认识" in chat.texts()

@@ -14,6 +14,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.crypto import Sealer
 from bot.engine.core import Engine
+from bot.engine.effects import SendFiles
 from bot.engine.events import Event
 from bot.inputs import valid_resident_id
 from bot.profile.idnumber import mask_id, mask_id_numbers_in
@@ -176,11 +177,14 @@ def test_resources(engine: Engine, demo: dict[str, str]) -> None:
     chat.send(f"/start {demo['张三']}")
     chat.send("/resources")
     assert "公司企业文化视频:https://www.example.com/hdjg/culture-video" in chat.texts()
-    docs = [m.path.rsplit("/", 1)[-1] for m in chat.media()]
-    assert docs == ["onboarding-guide.zh-CN.md", "production-handbook.zh-CN.md", "new-hire-faq.zh-CN.md"]
+    [group] = [e for e in chat.last if isinstance(e, SendFiles)]  # one media group, not a burst of messages
+    assert [p.rsplit("/", 1)[-1] for p in group.paths] == \
+        ["onboarding-guide.zh-CN.md", "production-handbook.zh-CN.md", "new-hire-faq.zh-CN.md"]
+    assert group.captions[0] == "《入职指南》"
     driver = Chat(engine, 20, language_code="en")
     driver.send(f"/start {demo['罗斌']}")
     driver.send("/language")
     driver.click("English")
     driver.send("/resources")
-    assert [m.path.rsplit("/", 1)[-1] for m in driver.media()] == ["onboarding-guide.en.md", "new-hire-faq.en.md"]
+    [group] = [e for e in driver.last if isinstance(e, SendFiles)]
+    assert [p.rsplit("/", 1)[-1] for p in group.paths] == ["onboarding-guide.en.md", "new-hire-faq.en.md"]

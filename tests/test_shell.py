@@ -43,3 +43,32 @@ def test_hr_shell_sees_messages_to_other_chats(engine: Engine, demo: dict[str, s
     text = run_shell(engine, ["/stage 6 waiting_training"], phone=None, hr=True, language_code=None)
     assert "已通知本人" in text
     assert "── → chat" in text and "你的入职进度有更新:待入职" in text
+
+
+def test_shell_prints_a_cli_queued_notice_and_a_nudge(engine: Engine, demo: dict[str, str]) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.hr.service import queue_stage_notice, set_stage
+    from store.models import Candidate, Outbox
+
+    run_shell(engine, ["0"], phone="13800000006", hr=False, language_code=None)  # 杨帆 binds in the shell
+    ctx = engine.ctx
+    with ctx.db.session() as s:  # what `hrbot candidates set-stage 6 background_check` does
+        cand = s.exec(select(Candidate).where(Candidate.name == "杨帆")).one()
+        set_stage(s, ctx.settings, cand, "background_check", "cli", ctx.clock.now())
+        assert queue_stage_notice(s, ctx.settings, ctx.texts, cand, ctx.clock.now())
+    text = run_shell(engine, ["/points"], phone="13800000006", hr=False, language_code=None)
+    chat = f"── → chat {cand.telegram_chat_id} ──"
+    notice = text.index("你的入职进度有更新")
+    assert chat in text[:notice] and notice < text.index("> /points")  # printed as soon as the shell starts
+    # Six quiet days later, in the morning: the planner (ticking in the shell) has a nudge for them.
+    ctx.clock.set(ctx.clock.now() + timedelta(days=6))  # type: ignore[attr-defined]
+    text = run_shell(engine, [], phone="13800000006", hr=False, language_code=None)
+    with ctx.db.session() as s:
+        nudges = s.exec(select(Outbox).where(Outbox.kind == "nudge", Outbox.status == "sent",
+                                             Outbox.candidate_id == cand.id)).all()
+    assert nudges, text  # the planner ran in the shell and the sender printed what it wrote
+    assert all(n.text and n.text.strip().splitlines()[0] in text for n in nudges)
+    assert text.index(chat) < text.index("> /start")  # printed before the shell user typed anything

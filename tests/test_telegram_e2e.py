@@ -164,3 +164,22 @@ async def test_commands_registered_per_locale_and_for_hr(tg: FakeTelegram, bot: 
     assert zh["status"] == "查看我的入职进度" and en["status"] == "Where do I stand?"
     hr_scope = f'{{"chat_id": {HR}, "type": "chat"}}'
     assert "stage" in scopes[(hr_scope, "")]
+
+
+async def test_no_reply_burst_past_what_one_chat_may_receive(tg: FakeTelegram, bot: TelegramAdapter,
+                                                             demo: dict[str, str]) -> None:
+    """Telegram answers 429 past a short burst into one chat: replies are paced per chat, and /resources
+    sends its files as one media group (uploaded once, then by file_id)."""
+    tg.enforce_limits, tg.chat_burst = True, 3
+    user = tg.user(5001, "San")
+    await user.send(f"/start {demo['张三']}", expect=3)
+    await user.send("/resources", expect=4)  # the intro, then three documents in one album
+    await user.send("/resources", expect=4)
+    await user.send("/status")
+    assert [c for c in tg.calls if c.code == 429] == []
+    groups = tg.calls_of("sendMediaGroup")
+    assert len(groups) == 2 and all(len(g.params["media"]) == 3 for g in groups)
+    assert [m["media"].startswith("attach://") for m in groups[0].params["media"]] == [True] * 3
+    assert not any(m["media"].startswith("attach://") for m in groups[1].params["media"])  # reused file ids
+    assert [m.get("caption") for m in groups[0].params["media"]] == ["《入职指南》", "《生产部介绍手册》",
+                                                                     "《新人常见问题解答》"]

@@ -203,6 +203,8 @@ class Engine:
         self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
         # Told (from the thread that handled the update) when messages were queued for the outbox sender.
         self.on_queued: Callable[[], None] | None = None
+        # Shown every turn once it is handled (which handler the router chose): tests and diagnostics.
+        self.observers: list[Callable[[Turn], None]] = []
         router.button(MenuButton, self._menu_button, audience="candidate")
 
     # -- public -------------------------------------------------------------------------------------------
@@ -214,6 +216,8 @@ class Engine:
                     return []
                 turn = self._turn(session, event)
                 self._dispatch(turn)
+                for observe in self.observers:
+                    observe(turn)
                 self._record(turn)
                 self._queue(turn)
             if turn.outgoing and self.on_queued is not None:
@@ -356,7 +360,9 @@ class Engine:
         detail = ev.command if ev.kind == "command" else \
             (turn.button.prefix if turn.button is not None else None) or ev.unsupported
         now = self.ctx.clock.now()
-        turn.session.execute(_LOG_INTERACTION, {"candidate_id": cand.id, "kind": ev.kind, "detail": detail or None,
+        # A command is logged as typed: cut to the column (PostgreSQL refuses a longer value, losing the turn).
+        turn.session.execute(_LOG_INTERACTION, {"candidate_id": cand.id, "kind": ev.kind,
+                                                "detail": detail[:64] if detail else None,
                                                 "at": now})
         if cand.unreachable_at is not None:  # they wrote to us: reachable again
             cand.unreachable_at, cand.unreachable_reason = None, None

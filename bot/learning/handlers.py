@@ -162,7 +162,7 @@ class LearningHandlers:
             return
         links = [{"title": r.title[turn.locale], "url": r.url} for r in mine if r.url]
         turn.say(turn.t("resources_intro", links=links))
-        for r in mine:
-            if r.file:
-                path = turn.ctx.settings.content_dir / r.file[turn.locale]
-                turn.media("document", str(path), r.title[turn.locale])
+        files = [r for r in mine if r.file]
+        # One media group, not one message per file: a burst into one chat would draw a 429 from Telegram.
+        turn.files([str(turn.ctx.settings.content_dir / r.file[turn.locale]) for r in files if r.file],
+                   [r.title[turn.locale] for r in files])
