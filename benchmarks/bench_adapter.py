@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.engine.events import Event
-from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.adapter import ChatPacer, TelegramAdapter
 from tests.fake_telegram import FakeTelegram
 
 
@@ -35,7 +35,7 @@ async def wait_replies(tg: FakeTelegram, target: int) -> None:
     await tg.wait_for(lambda: tg.ok_counts["sendMessage"] >= target, timeout=600)
 
 
-async def run_ours(users: int, messages: int, command: str) -> float:
+async def run_ours(users: int, messages: int, command: str, paced: bool = False) -> float:
     engine, tokens = engine_with_candidates(users)
     ids = [50_000 + i for i in range(users)]
     for i, (uid, token) in enumerate(zip(ids, tokens, strict=True)):
@@ -43,6 +43,8 @@ async def run_ours(users: int, messages: int, command: str) -> float:
     tg = await FakeTelegram().start()
     tg.started.update(ids)
     adapter = TelegramAdapter(engine, tg.token, tg.url, overall_max_rate=0)
+    if not paced:  # like the overall limit: Telegram's per-chat pacing would cap this at 1 reply/s a user
+        adapter.pacer = ChatPacer(burst=1_000_000, per_chat=0.0, per_group=0.0)
     await adapter.start_polling(poll_timeout=1)
     push_messages(tg, ids, messages, command)
     start = time.perf_counter()
@@ -91,6 +93,9 @@ def main() -> None:
     for command in ("/status", "/menu"):
         ours = asyncio.run(run_ours(args.users, args.messages, command))
         print(f"hrbot adapter, {command} on SQLite: {ours:,.0f} replies/s, ratio {ours / echo:.2f}")
+    paced = asyncio.run(run_ours(args.users, args.messages, "/menu", paced=True))
+    print(f"hrbot adapter, /menu, paced per chat as on Telegram: {paced:,.0f} replies/s "
+          f"({args.messages // args.users} messages per user, a burst of 3 then 1/s)")
 
 
 if __name__ == "__main__":
