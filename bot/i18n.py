@@ -49,37 +49,53 @@ class Texts:
 
     @classmethod
     def load(cls, content_dir: Path, locales: tuple[str, ...], default_locale: str) -> Texts:
+        """content/<locale>/messages.yaml, plus any other *.yaml beside it (a capability may keep its texts in a
+        file of its own, e.g. broadcast.yaml); a key is defined once per locale, in whichever file."""
         problems: list[Problem] = []
         messages: dict[str, dict[str, Any]] = {}
-        docs = {}
+        docs: dict[str, dict[str, Any]] = {}  # locale -> file name -> SourceDoc
+        where: dict[str, dict[str, str]] = {}  # locale -> key -> file name
         for loc in locales:
-            path = content_dir / loc / "messages.yaml"
-            if not path.is_file():
-                problems.append(Problem(str(path), 1, 1, f"missing texts for locale {loc}; create this file"))
+            main = content_dir / loc / "messages.yaml"
+            if not main.is_file():
+                problems.append(Problem(str(main), 1, 1, f"missing texts for locale {loc}; create this file"))
                 continue
-            try:
-                doc = load_file(path)
-            except YamlSyntaxError as exc:
-                problems.append(exc.problem)
-                continue
-            if not isinstance(doc.data, dict):
-                problems.append(doc.problem((), "must be a mapping of text keys to texts"))
-                continue
-            docs[loc] = doc
-            messages[loc] = doc.data
-            problems.extend(comment_traps(path))
+            messages[loc], docs[loc], where[loc] = {}, {}, {}
+            others = sorted(p for p in (content_dir / loc).glob("*.yaml") if p.name != main.name)
+            for path in [main, *others]:
+                try:
+                    doc = load_file(path)
+                except YamlSyntaxError as exc:
+                    problems.append(exc.problem)
+                    continue
+                if not isinstance(doc.data, dict):
+                    problems.append(doc.problem((), "must be a mapping of text keys to texts"))
+                    continue
+                docs[loc][path.name] = doc
+                for key, value in doc.data.items():
+                    if key in where[loc]:
+                        problems.append(doc.problem((key,), f"text {key!r} is defined twice: here and in "
+                                                            f"{where[loc][key]}; keep one"))
+                        continue
+                    where[loc][key] = path.name
+                    messages[loc][key] = value
+                problems.extend(comment_traps(path))
         texts = cls(messages, default_locale)
         all_keys = set().union(*(m.keys() for m in messages.values())) if messages else set()
-        for doc in docs.values():
-            for key in sorted(all_keys - set(doc.data)):
+        for loc, files in docs.items():
+            for key in sorted(all_keys - set(messages[loc])):
                 other = next(lo for lo in messages if key in messages[lo])
-                problems.append(doc.problem((), f"text {key!r} is missing here but exists in {other}; translate it"))
-            for key, value in doc.data.items():
-                if isinstance(value, str):
-                    try:
-                        texts.env.parse(value)
-                    except TemplateError as exc:
-                        problems.append(doc.problem((key,), f"text {key!r}: template error: {exc}"))
+                name = where[other][key]
+                doc = files.get(name) or files.get("messages.yaml") or next(iter(files.values()))
+                problems.append(doc.problem((), f"text {key!r} is missing here but exists in {other}/{name}; "
+                                                "translate it"))
+            for doc in files.values():
+                for key, value in doc.data.items():
+                    if isinstance(value, str):
+                        try:
+                            texts.env.parse(value)
+                        except TemplateError as exc:
+                            problems.append(doc.problem((key,), f"text {key!r}: template error: {exc}"))
         if problems:
             raise TextsError(problems)
         return texts
