@@ -25,6 +25,7 @@ from bot.faq import pending
 from bot.faq.catalog import FaqError, load_faq
 from bot.faq.matcher import FaqIndex
 from bot.faq.runtime import load_checked, shared_encoder
+from bot.hr.cli import hr_app
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
 from store.db import Database, upgrade
@@ -45,6 +46,7 @@ app.add_typer(cohort_app, name="cohorts")
 app.add_typer(nudge_app, name="nudges")
 app.add_typer(faq_app, name="faq")
 app.add_typer(flows_app, name="flows")
+app.add_typer(hr_app, name="hr")
 
 log = logging.getLogger("hrbot")
 

@@ -41,6 +41,13 @@ class Candidate(SQLModel, table=True):
     last_seen_at: datetime | None = None
     unreachable_at: datetime | None = Field(default=None, description="Telegram said 403: blocked or never started")
     unreachable_reason: str | None = Field(default=None, max_length=100)
+    # What became of them, as HR marks it: attended (training) or withdrawn (with a reason from a list).
+    outcome: str | None = Field(default=None, max_length=16, index=True, description="attended | withdrawn")
+    outcome_reason: str | None = Field(default=None, max_length=200)
+    outcome_at: datetime | None = None
+    outcome_by: str | None = Field(default=None, max_length=64, description="actor, e.g. telegram:<HR id>, cli")
+    # An HR member the candidate is answering (tapped "reply to HR"): their next typed message goes there.
+    hr_reply_to: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime
     updated_at: datetime
 
@@ -81,6 +88,55 @@ class Interaction(SQLModel, table=True):
     at: datetime = Field(index=True)
 
 
+class HrMember(SQLModel, table=True):
+    """An HR member managed from the CLI (config.yaml's hr_admins are admins without a row).
+
+    role: admin (everything, every candidate) | hr (acts within scope) | viewer (reads within scope).
+    Scope: comma-separated department and cohort ids; both empty means every candidate. A candidate is in
+    scope when their department or their cohort is listed."""
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    role: str = Field(max_length=8)
+    departments: str = Field(default="", max_length=500)
+    cohorts: str = Field(default="", max_length=500)
+    name: str | None = Field(default=None, max_length=60, description="shown to candidates on 1:1 messages")
+    created_at: datetime
+    updated_at: datetime
+
+
+class HrMessage(SQLModel, table=True):
+    """A 1:1 thread between an HR member and a candidate: one row per message, either way."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    hr_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    direction: str = Field(max_length=4, description="out (HR -> candidate) | in (candidate -> HR)")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime
+
+
+class Broadcast(SQLModel, table=True):
+    """One message to many candidates; each recipient is an outbox row (kind broadcast, broadcast_id)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False), description="HR telegram id; 0 = CLI")
+    created_at: datetime
+    audience: str = Field(max_length=500, description="all | cohort:ID,department:ID,... (and)")
+    content: str = Field(sa_column=Column(Text, nullable=False),
+                         description="JSON: texts per locale, html, media {kind, path}, button")
+    urgent: bool = False
+    paid: bool = False
+    status: str = Field(max_length=12, index=True, description="draft | scheduled | sending | done | cancelled")
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    total: int = 0
+    excluded: int = 0
+    hr_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    hr_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    progress_at: datetime | None = None
+
+
 class AuditLog(SQLModel, table=True):
     """Who changed what: HR actions, imports, bindings."""
 
@@ -109,6 +165,7 @@ class Outbox(SQLModel, table=True):
     priority: int = 0
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True), description="JSON rows")
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     effect: str | None = Field(default=None, sa_column=Column(Text, nullable=True),
                                description="JSON of a photo, video or files message (text and buttons: above)")
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True),

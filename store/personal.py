@@ -74,9 +74,12 @@ TABLES: dict[str, TableMap] = {
         (Link("id"),),
         {"id": "identifier", "external_id": "identifier", "name": "identifier", "phone": "contact",
          "email": "contact", "telegram_user_id": "identifier", "telegram_chat_id": "contact",
-         "invite_token_hash": "identifier"},
+         "invite_token_hash": "identifier", "outcome_reason": "free_text"},
+        # The outcome (attended / withdrawn) is a fixed word; its reason is HR's wording about why they left.
+        # outcome_by and hr_reply_to name HR members.
         "role department cohort_id stage stage_changed_at language invite_issued_at invite_expires_at bound_at "
-        "welcome_number last_seen_at unreachable_at unreachable_reason created_at updated_at"),
+        "welcome_number last_seen_at unreachable_at unreachable_reason created_at updated_at outcome outcome_at "
+        "outcome_by hr_reply_to"),
     # The personal information centre. The ID number is sensitive (and encrypted); education is a personal
     # attribute only HR needs, kept as sensitive; the emergency contact is a third person's name and phone, held
     # for the candidate and gone with them.
@@ -93,6 +96,14 @@ TABLES: dict[str, TableMap] = {
     # language); such rows also carry their candidate_id. `detail` is free wording (stage moves, Telegram's reason).
     "auditlog": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "actor": "identifier", "detail": "free_text"},
                        "id at action"),
+    # A 1:1 thread with HR: what HR wrote to the candidate and what they answered. hr_id is an HR member's id.
+    "hrmessage": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "text": "free_text"},
+                        "id hr_id direction at"),
+    # HR members (their own Telegram ids, roles and scopes) and broadcasts (one text to many, its recipients are
+    # outbox rows): nobody's personal data as candidates; the HR member's name is HR's own staff data.
+    "hrmember": _table((), {}, "telegram_id role departments cohorts name created_at updated_at"),
+    "broadcast": _table((), {}, "id created_by created_at audience content urgent paid status scheduled_at "
+                                "started_at finished_at total excluded hr_chat_id hr_message_id progress_at"),
     # Messages the bot sends on its own: the text is written from the candidate's data and buttons carry labels
     # rendered for them; the dedupe key names the candidate id. A row sent to their chat without a candidate_id
     # is theirs too. Rule ids, payload (task ids), statuses and reasons are the planner's and sender's vocabulary.
@@ -101,7 +112,7 @@ TABLES: dict[str, TableMap] = {
         # effect: a photo or files message (captions name people; paths point into the document folder).
         {"candidate_id": "identifier", "chat_id": "contact", "dedupe_key": "identifier", "text": "free_text",
          "buttons": "free_text", "effect": "free_text"},
-        "id kind urgent rule_id priority payload due_at planned_at expires_at status reason attempts "
+        "id kind urgent broadcast_id rule_id priority payload due_at planned_at expires_at status reason attempts "
         "next_attempt_at sent_at telegram_message_id"),
     # Every question a candidate typed (ID numbers are masked before it is stored); the rest is the matcher's
     # outcome and the vote.

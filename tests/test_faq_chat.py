@@ -126,7 +126,7 @@ def test_reply_command_inbox_and_mistakes(engine: Engine, demo: dict[str, str], 
     assert "共 1 个" in hr.texts() and "#2" not in hr.texts()
 
     first.send("/inbox")
-    assert "仅限HR管理员" in first.texts()
+    assert "我不认识 /inbox" in first.texts()
 
 
 def test_withdrawal_message_alerts_hr_and_offers_options(engine: Engine, demo: dict[str, str], db: Database) -> None:

@@ -24,6 +24,7 @@ from store.models import (
     FaqProposal,
     FaqQuery,
     FlowSession,
+    HrMessage,
     Interaction,
     LessonProgress,
     Outbox,
@@ -119,6 +120,7 @@ def seed(db: Database, clock: FixedClock, cand_id: int, chat_id: int) -> None:
         s.add(FlowSession(candidate_id=cand_id, flow_id="shoe_size", step_id="ask_size", status="active",
                           vars=json.dumps({"size": 40 + cand_id}), started_at=now, updated_at=now))
         s.add(LessonProgress(candidate_id=cand_id, lesson_id="safety_rules", attempts=1, updated_at=now))
+        s.add(HrMessage(candidate_id=cand_id, hr_id=HR, direction="out", text=f"hello {cand_id}", at=now))
         s.add(PointsEntry(candidate_id=cand_id, delta=10, reason="lesson", ref="lesson:safety_rules", at=now))
         s.add(PointsBalance(candidate_id=cand_id, balance=10))
         s.add(Redemption(candidate_id=cand_id, reward_id="mug", cost=5, status="requested", created_at=now))

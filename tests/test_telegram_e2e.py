@@ -77,7 +77,7 @@ async def test_hr_stage_and_non_admin(tg: FakeTelegram, bot: TelegramAdapter, de
     assert "你的入职进度有更新:待入职" in cand.inbox[-1]["text"]
 
     [refused] = await cand.send("/stage 6 onboarded")
-    assert "仅限HR管理员" in refused["text"]
+    assert "我不认识 /stage" in refused["text"]
     with db.session() as s:
         assert s.exec(select(Candidate).where(Candidate.name == "杨帆")).one().stage == "waiting_training"
 

@@ -26,9 +26,9 @@ class DocumentHandlers:
     def register(self, router: Router) -> None:
         router.file_handler = self.on_file
         router.button(DocTask, self.pick_task, audience="candidate")
-        router.button(DocApprove, self.approve, audience="hr")
-        router.button(DocReject, self.ask_reason, audience="hr")
-        router.button(DocRejectReason, self.reject, audience="hr")
+        router.button(DocApprove, self.approve, audience="hr", writes=True)
+        router.button(DocReject, self.ask_reason, audience="hr", writes=True)
+        router.button(DocRejectReason, self.reject, audience="hr", writes=True)
         router.command("docs", self.pending, audience="hr", menu_key="cmd_docs")
 
     def _limits(self, turn: Turn) -> dict[str, object]:
@@ -131,9 +131,11 @@ class DocumentHandlers:
 
     def pending(self, turn: Turn) -> None:
         """/docs: documents waiting for a decision, oldest first (ten at a time)."""
+        scope = turn.staff.where() if turn.staff else None
         rows = turn.session.exec(
             select(DocumentUpload, Candidate).join(Candidate, col(Candidate.id) == DocumentUpload.candidate_id)
-            .where(DocumentUpload.status == "submitted").order_by(col(DocumentUpload.created_at)).limit(10)).all()
+            .where(DocumentUpload.status == "submitted", *([scope] if scope is not None else []))
+            .order_by(col(DocumentUpload.created_at)).limit(10)).all()
         if not rows:
             turn.say(turn.t("doc_hr_none_pending"))
             return
@@ -144,7 +146,7 @@ class DocumentHandlers:
     def _upload_for_hr(self, turn: Turn, upload_id: int) -> tuple[DocumentUpload, Candidate] | None:
         upload = turn.session.get(DocumentUpload, upload_id)
         cand = turn.session.get(Candidate, upload.candidate_id) if upload else None
-        if upload is None or cand is None:
+        if upload is None or cand is None or not turn.in_scope(cand):
             turn.say(turn.t("button_expired"))
             return None
         if upload.status != "submitted":
@@ -160,6 +162,7 @@ class DocumentHandlers:
         now = turn.ctx.clock.now()
         upload.status, upload.decided_at, upload.decided_by = "approved", now, turn.event.user_id
         turn.session.add(upload)
+        turn.audit("approve_document", cand.id, f"upload {upload.id} task {upload.task_id}")
         assert cand.id is not None and upload.task_id is not None
         set_task_status(turn.session, cand.id, upload.task_id, "done", now)
         task = turn.ctx.settings.tasks[upload.task_id]
@@ -190,6 +193,7 @@ class DocumentHandlers:
         upload.status, upload.reason = "rejected", reasons_hr[index]
         upload.decided_at, upload.decided_by = now, turn.event.user_id
         turn.session.add(upload)
+        turn.audit("reject_document", cand.id, f"upload {upload.id} task {upload.task_id} reason {index}")
         assert cand.id is not None and upload.task_id is not None
         set_task_status(turn.session, cand.id, upload.task_id, "rejected", now)
         task = turn.ctx.settings.tasks[upload.task_id]

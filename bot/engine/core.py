@@ -24,10 +24,11 @@ from bot.engine.buttons import ButtonData, ButtonDataError
 from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendFiles, SendMedia
 from bot.engine.events import Event
 from bot.engine.notify import HrNotifier
+from bot.engine.staff import Staff, StaffDirectory
 from bot.i18n import Texts, locale_from_telegram
 from bot.logsafe import log_failure
 from store.db import Database
-from store.models import Candidate, Interaction, ProcessedUpdate
+from store.models import AuditLog, Candidate, Interaction, ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,15 @@ class AppContext:
     db: Database
     texts: Texts
     clock: Clock
-    hr: HrNotifier = field(init=False)  # tells HR (bot.engine.notify); built from settings and texts
+    staff: StaffDirectory = field(init=False)  # who is HR, role and scope (bot.engine.staff)
+    hr: HrNotifier = field(init=False)  # tells HR (bot.engine.notify): those whose scope covers the candidate
     # The nudge rules the scheduler runs (bot.nudges.rules.RuleSet). The app loads and hands them over; the
     # engine never reads them, so it names no capability's type.
     rules: Any = None
 
     def __post_init__(self) -> None:
-        self.hr = HrNotifier(self.settings, self.texts)
+        self.staff = StaffDirectory(self.settings)
+        self.hr = HrNotifier(self.settings, self.texts, self.staff)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Turn:
     event: Event
     session: Session
     candidate: Candidate | None
-    is_hr: bool
+    staff: Staff | None  # an HR member (config admin or hrmember row), with role and scope
     locale: str
     effects: list[Effect] = field(default_factory=list)
     # Messages for other chats (HR alerts, notices to a candidate): written to the outbox with this turn's
@@ -81,6 +84,19 @@ class Turn:
     outgoing: list[Outgoing] = field(default_factory=list)
     button: ButtonData | None = None  # the typed data of the button pressed, once the router has read it
     handled_by: str | None = None  # the handler the router chose (None: the router's own fallback answer)
+
+    @property
+    def is_hr(self) -> bool:
+        return self.staff is not None
+
+    def in_scope(self, cand: Candidate | None) -> bool:
+        """May this HR member see and reach ``cand``? (False for anyone not in HR.)"""
+        return self.staff is not None and self.staff.covers(cand)
+
+    def audit(self, action: str, candidate_id: int | None = None, detail: str | None = None) -> None:
+        """Who did what to whom (ids and names of things, never message texts)."""
+        self.session.add(AuditLog(at=self.ctx.clock.now(), actor=f"telegram:{self.event.user_id}", action=action,
+                                  candidate_id=candidate_id, detail=detail[:500] if detail else None))
 
     def t(self, key: str, **values: Any) -> str:
         """A text in the language of the person this turn answers."""
@@ -132,6 +148,7 @@ class Command:
     handler: Handler
     audience: str  # candidate | hr | anyone
     menu_key: str | None = None  # text key of the command's description for setMyCommands
+    writes: bool = False  # an HR command that changes things or writes to people: not for viewers
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,7 @@ class MenuEntry:
 class ButtonRoute:
     handler: Callable[[Turn, Any], None]
     audience: str
+    writes: bool = False
 
 
 class Router:
@@ -163,16 +181,18 @@ class Router:
         # Tasks that can be done right in the chat: task id -> the button that starts it (/status shows them).
         self.task_actions: dict[str, ButtonData] = {}
 
-    def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None) -> None:
+    def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None,
+                writes: bool = False) -> None:
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
-        self.commands[name] = Command(name, handler, audience, menu_key)
+        self.commands[name] = Command(name, handler, audience, menu_key, writes)
 
-    def button(self, kind: type[B], handler: Callable[[Turn, B], None], audience: str) -> None:
+    def button(self, kind: type[B], handler: Callable[[Turn, B], None], audience: str,
+               writes: bool = False) -> None:
         """Presses of ``kind`` go to ``handler`` with their typed data (the engine has parsed them)."""
         if kind in self.buttons:
             raise ValueError(f"button type {kind.__name__} registered twice")
-        self.buttons[kind] = ButtonRoute(handler, audience)
+        self.buttons[kind] = ButtonRoute(handler, audience, writes)
 
     def menu_entry(self, order: int, name: str, text_key: str, handler: Handler) -> None:
         """A main-menu button: ``MenuButton(name)``, answered by ``handler``."""
@@ -271,14 +291,26 @@ class Engine:
         if event.chat_type == "private":
             candidate = session.exec(select(Candidate).where(Candidate.telegram_user_id == event.user_id)).first()
         locale = (candidate.language if candidate else None) or self.locale_for(event.language_code)
-        return Turn(self.ctx, event, session, candidate, self.ctx.settings.is_hr(event.user_id), locale)
+        staff = self.ctx.staff.lookup(session, event.user_id)
+        return Turn(self.ctx, event, session, candidate, staff, locale)
 
-    def _allowed(self, turn: Turn, audience: str) -> bool:
+    def _allowed(self, turn: Turn, audience: str, writes: bool = False) -> bool:
         if audience == "anyone":
             return True
         if audience == "hr":
-            if not turn.is_hr:
-                turn.say(turn.t("hr_only"))
+            ev = turn.event
+            what = f"/{ev.command}" if ev.kind == "command" else type(turn.button).__name__
+            if turn.staff is None:
+                # The same answer as for a command that does not exist: no hint that HR commands exist.
+                turn.audit("hr_denied", detail=what)
+                if ev.kind == "command":
+                    turn.say(turn.t("unknown_command", command=ev.command or ""), buttons=self._menu_for(turn))
+                else:
+                    self._fallback(turn, "button_expired")
+                return False
+            if writes and not turn.staff.can_act:
+                turn.audit("hr_denied_read_only", detail=what)
+                turn.say(turn.t("hr_read_only"))
                 return False
             return True
         if turn.candidate is None:
@@ -302,7 +334,7 @@ class Engine:
             cmd = self.router.commands.get(ev.command or "")
             if cmd is None:
                 turn.say(turn.t("unknown_command", command=ev.command or ""), buttons=self._menu_for(turn))
-            elif self._allowed(turn, cmd.audience):
+            elif self._allowed(turn, cmd.audience, cmd.writes):
                 turn.handled_by = _name(cmd.handler)
                 cmd.handler(turn)
         elif ev.kind == "button":
@@ -310,7 +342,7 @@ class Engine:
             route = self.router.buttons.get(type(turn.button)) if turn.button is not None else None
             if route is None:  # data no declared type reads: tampered, or from a bot version long gone
                 self._fallback(turn, "button_expired")
-            elif self._allowed(turn, route.audience):
+            elif self._allowed(turn, route.audience, route.writes):
                 turn.handled_by = _name(route.handler)
                 route.handler(turn, turn.button)
         elif ev.kind == "contact" and self.router.contact_handler:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.engine.effects import Button, Say, SendMedia
+from bot.engine.staff import StaffDirectory
 from bot.i18n import Texts
 from store.models import Candidate
 
@@ -37,13 +38,15 @@ Values = Mapping[str, Any] | Callable[[str], Mapping[str, Any]]
 
 
 class HrNotifier:
-    def __init__(self, settings: Settings, texts: Texts, recipients: Recipients | None = None):
-        self.settings, self.texts = settings, texts
-        self.recipients: Recipients = recipients or self.admins
+    def __init__(self, settings: Settings, texts: Texts, staff: StaffDirectory, recipients: Recipients | None = None):
+        self.settings, self.texts, self.staff = settings, texts, staff
+        self.recipients: Recipients = recipients or self.in_scope
 
-    def admins(self, session: Session, candidate: Candidate | None) -> list[HrRecipient]:
-        """Every HR admin of config.yaml, in the company's language."""
-        return [HrRecipient(a, self.settings.default_locale) for a in sorted(self.settings.hr_admins)]
+    def in_scope(self, session: Session, candidate: Candidate | None) -> list[HrRecipient]:
+        """Every HR member who may act on the candidate (config admins, then members whose scope covers them;
+        viewers only read, so they are not alerted), in the company's language."""
+        return [HrRecipient(s.telegram_id, self.settings.default_locale) for s in self.staff.everyone(session)
+                if s.can_act and s.covers(candidate)]
 
     def tell(self, turn: Turn, candidate: Candidate | None, key: str, values: Values | None = None, *,
              buttons: Callable[[str], tuple[tuple[Button, ...], ...]] | None = None,

@@ -42,12 +42,12 @@ class FaqHandlers:
     def register(self, router: Router) -> None:
         router.command("ask", self.prompt, audience="candidate", menu_key="cmd_ask")
         router.command("inbox", self.inbox, audience="hr", menu_key="cmd_inbox")
-        router.command("reply", self.reply_command, audience="hr", menu_key="cmd_reply")
+        router.command("reply", self.reply_command, audience="hr", menu_key="cmd_reply", writes=True)
         router.button(FaqVote, self.vote, audience="candidate")
         router.button(FaqPick, self.pick, audience="candidate")
         router.button(FaqAskHr, self.ask_hr, audience="candidate")
         router.button(StayOption, self.stay_option, audience="candidate")
-        router.button(FaqAdd, self.add_to_faq, audience="hr")
+        router.button(FaqAdd, self.add_to_faq, audience="hr", writes=True)
         router.menu_entry(30, "ask", "menu_ask", self.prompt)
         router.text_handler = self.free_text
 
@@ -60,6 +60,9 @@ class FaqHandlers:
         if turn.is_hr and ev.reply_to_text:
             ref = TICKET_REF.search(ev.reply_to_text)
             if ref:
+                if turn.staff is not None and not turn.staff.can_act:
+                    turn.say(turn.t("hr_read_only"))
+                    return
                 self._answer(turn, ref.group(1), ev.text or "")
                 return
         if turn.candidate is None:
@@ -206,12 +209,14 @@ class FaqHandlers:
 
     def _answer(self, turn: Turn, ref: str, answer: str) -> None:
         try:
-            ticket = service.answer_ticket(turn.session, ref, turn.event.user_id, answer, turn.ctx.clock.now())
+            ticket = service.answer_ticket(turn.session, ref, turn.event.user_id, answer, turn.ctx.clock.now(),
+                                           visible=turn.in_scope)
         except service.TicketError as err:
             turn.say(turn.t(err.key, **err.values))
             return
         cand = turn.session.get(Candidate, ticket.candidate_id)
         assert cand is not None
+        turn.audit("answer_ticket", cand.id, f"ticket {ticket.id}")
         buttons = ((FaqAdd(ticket.id or 0).button(turn.t("hr_add_faq_button")),),) if ticket.kind == "question" \
             else ()
         if cand.telegram_chat_id is None or cand.unreachable_at is not None:
@@ -223,7 +228,7 @@ class FaqHandlers:
         turn.say(turn.t("hr_reply_sent", name=cand.name, ticket=ticket.id), buttons=buttons)
 
     def inbox(self, turn: Turn) -> None:
-        tickets, total = service.open_tickets(turn.session)
+        tickets, total = service.open_tickets(turn.session, scope=turn.staff.where() if turn.staff else None)
         if not tickets:
             turn.say(turn.t("hr_inbox_empty"))
             return
@@ -240,7 +245,7 @@ class FaqHandlers:
     def add_to_faq(self, turn: Turn, data: FaqAdd) -> None:
         """Keep the answered question as a proposal in the database; HR reviews it with `hrbot faq proposals`."""
         ticket = turn.session.get(Ticket, data.ticket)
-        if ticket is None:
+        if ticket is None or not turn.in_scope(turn.session.get(Candidate, ticket.candidate_id)):
             turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
             return
         if ticket.status != "answered" or not ticket.answer:

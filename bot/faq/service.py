@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
 from store.models import Candidate, FaqQuery, RiskSignal, Ticket
@@ -74,14 +75,15 @@ class TicketError(Exception):
         self.values = values
 
 
-def answer_ticket(session: Session, ticket_ref: str, hr_user_id: int, answer: str, now: datetime) -> Ticket:
+def answer_ticket(session: Session, ticket_ref: str, hr_user_id: int, answer: str, now: datetime,
+                  visible: Callable[[Candidate | None], bool] = lambda cand: True) -> Ticket:
     """Close an open ticket with HR's answer. The conditional UPDATE makes two HR admins answering at once safe:
-    the first one wins, the second is told."""
+    the first one wins, the second is told. A ticket of a candidate outside ``visible`` is "not found"."""
     ref = ticket_ref.lstrip("#")
-    if not ref.isdigit():
+    if not ref.isdigit() or len(ref) > 12:
         raise TicketError("hr_ticket_not_found", ticket=ticket_ref)
     ticket = session.get(Ticket, int(ref))
-    if ticket is None:
+    if ticket is None or not visible(session.get(Candidate, ticket.candidate_id)):
         raise TicketError("hr_ticket_not_found", ticket=ticket_ref)
     if not answer.strip():
         raise TicketError("hr_reply_usage")
@@ -96,12 +98,16 @@ def answer_ticket(session: Session, ticket_ref: str, hr_user_id: int, answer: st
     return ticket
 
 
-def open_tickets(session: Session, limit: int = 30) -> tuple[list[tuple[Ticket, Candidate]], int]:
-    """Open tickets, oldest first (withdrawal signals are flagged, not reordered: age is the SLA), and how many."""
-    total = session.exec(select(func.count()).select_from(Ticket).where(Ticket.status == "open")).one()
+def open_tickets(session: Session, limit: int = 30, scope: ColumnElement[bool] | None = None
+                 ) -> tuple[list[tuple[Ticket, Candidate]], int]:
+    """Open tickets, oldest first (withdrawal signals are flagged, not reordered: age is the SLA), and how many;
+    ``scope`` limits them to the candidates an HR member may see."""
+    where = [col(Ticket.status) == "open", *([scope] if scope is not None else [])]
+    total = session.exec(select(func.count()).select_from(Ticket)
+                         .join(Candidate, col(Candidate.id) == Ticket.candidate_id).where(*where)).one()
     rows = session.exec(
         select(Ticket, Candidate).join(Candidate, col(Candidate.id) == Ticket.candidate_id)
-        .where(Ticket.status == "open").order_by(col(Ticket.created_at), col(Ticket.id)).limit(limit)
+        .where(*where).order_by(col(Ticket.created_at), col(Ticket.id)).limit(limit)
     ).all()
     return [(t, c) for t, c in rows], int(total)
 

@@ -9,7 +9,7 @@ from bot.hr.service import HrError, find_candidate, set_stage, stage_notice
 
 class HrHandlers:
     def register(self, router: Router) -> None:
-        router.command("stage", self.stage, audience="hr", menu_key="cmd_stage")
+        router.command("stage", self.stage, audience="hr", menu_key="cmd_stage", writes=True)
 
     def stage(self, turn: Turn) -> None:
         settings = turn.ctx.settings
@@ -22,6 +22,8 @@ class HrHandlers:
         ref, stage_id = " ".join(args[:-1]), args[-1]
         try:
             cand = find_candidate(turn.session, ref, settings)
+            if not turn.in_scope(cand):  # outside this HR member's scope: as if there were no such candidate
+                raise HrError("hr_candidate_not_found", ref=ref)
             change = set_stage(turn.session, settings, cand, stage_id, f"hr:{turn.event.user_id}",
                                turn.ctx.clock.now())
         except HrError as err:

@@ -25,7 +25,7 @@ class LearningHandlers:
         router.command("resources", self.resources, audience="candidate", menu_key="cmd_resources")
         router.button(LearnButton, self.learn_button, audience="candidate")
         router.button(RewardButton, self.reward_button, audience="candidate")
-        router.button(RewardDelivered, self.delivered, audience="hr")
+        router.button(RewardDelivered, self.delivered, audience="hr", writes=True)
         router.menu_entry(20, "learn", "menu_learn", self.learn)
         router.menu_entry(40, "points", "menu_points", self.points)
         router.menu_entry(60, "resources", "menu_resources", self.resources)
@@ -135,7 +135,7 @@ class LearningHandlers:
 
     def delivered(self, turn: Turn, data: RewardDelivered) -> None:
         red = turn.session.get(Redemption, data.redemption)
-        if red is None:
+        if red is None or not turn.in_scope(turn.session.get(Candidate, red.candidate_id)):
             turn.say(turn.t("button_expired"))
             return
         done = turn.session.execute(
@@ -146,6 +146,7 @@ class LearningHandlers:
         if done.rowcount != 1:  # type: ignore[attr-defined]
             turn.say(turn.t("hr_redemption_already", number=red.id))
             return
+        turn.audit("reward_delivered", red.candidate_id, f"redemption {red.id}")
         turn.say(turn.t("hr_redemption_marked", number=red.id, name=cand.name if cand else ""))
         if cand is not None and cand.telegram_chat_id is not None:
             loc = cand.language or turn.ctx.settings.default_locale

@@ -178,7 +178,7 @@ class TelegramAdapter:
                 await bot.set_my_commands(cmds, scope=BotCommandScopeDefault())
         hr_locale = settings.default_locale
         hr_cmds = [BotCommand(c.name, texts.get(hr_locale, c.menu_key or "")) for c in public + hr]
-        for admin in sorted(settings.hr_admins):
+        for admin in await asyncio.get_running_loop().run_in_executor(self._db_pool, self._staff_ids):
             try:
                 await bot.set_my_commands(hr_cmds, scope=BotCommandScopeChat(admin))
             except BadRequest:
@@ -198,8 +198,15 @@ class TelegramAdapter:
         effects = await loop.run_in_executor(self._db_pool, self.engine.handle, event)
         for effect in effects:
             await self.perform(effect)
-        if event.kind == "command" and event.command == "start" and self.engine.ctx.settings.is_hr(event.user_id):
+        if event.kind == "command" and event.command == "start" and \
+                event.user_id in await loop.run_in_executor(self._db_pool, self._staff_ids):
             await self.register_commands()
+
+    def _staff_ids(self) -> list[int]:
+        """Everyone in HR (config admins and members): their '/' menu lists the HR commands too."""
+        ctx = self.engine.ctx
+        with ctx.db.session() as session:
+            return [s.telegram_id for s in ctx.staff.everyone(session)]
 
     async def _download(self, event: Event) -> Event:
         """Copy a file a person sent into the storage folder (incoming/) before the engine sees it, if it is a
