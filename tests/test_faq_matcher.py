@@ -131,7 +131,7 @@ SMALL_FAQ = """\
 faq:
   - id: health_certificate
     questions: [健康证怎么办理, 健康证要自己去办吗]
-    answer: {zh-CN: 健康证到区疾控中心办理，费用公司报销。, en: "Get your health certificate at the district CDC; we refund the fee."}
+    answer: {zh-CN: 健康证到区疾控中心办理，费用公司报销。, en: "Get it at the district CDC; we refund the fee."}
   - id: social_insurance
     questions: [交不交五险一金, 社保什么时候开始交]
     answer: {zh-CN: 入职当月起缴纳五险一金。, en: Social insurance and the housing fund start in your first month.}
