@@ -284,15 +284,15 @@ class FaqIndex:
         return np.asarray(total / (1 + W_WORDS + W_ANSWER + W_ANSWER_WORDS))
 
     def scores(self, normalized: str, qv: np.ndarray, query: str | None = None) -> np.ndarray:
-        """0-100 per entry, in file order: the whole message, or its best sentence."""
+        """0-100 per entry, in file order: the whole message, or its best sentence, or the message heard with its
+        homophone slips read as the FAQ's words (wording and words only: its meaning is the message's)."""
         best = self.combine(self.features(normalized, qv))
-        parts = self._parts(query) if query is not None else []
         heard = self._spelling.homophones(normalized)
         if heard != normalized:
-            parts.append(heard)
+            best = np.maximum(best, self.combine(self.features(heard, qv)) - SENTENCE_PENALTY)
+        parts = self._parts(query) if query is not None else []
         if parts:
-            vectors = self._encode(parts)
-            for part, vector in zip(parts, vectors, strict=True):
+            for part, vector in zip(parts, self._encode(parts), strict=True):
                 best = np.maximum(best, self.combine(self.features(part, vector)) - SENTENCE_PENALTY)
         return best
 
