@@ -6,16 +6,18 @@ Ranking, per entry, from four kinds of evidence:
   question even when every example question is in Chinese);
 - wording: rapidfuzz's character similarity for typos and near-exact wording;
 - words: a TF-IDF over characters, character pairs and English words, one document per entry from its example
-  questions and another from its answers, which rewards the words that tell entries apart ("几天" vs "哪天" among
-  the many "培训" entries, "salary" in an English answer for "奶茶店员salary多少");
-- pinyin initials typed for a word ("jkz" for 健康证, "wxyj" for 五险一金) are read as the FAQ's own word with
-  those initials before any of the above.
+  questions and another from its answers and its id (HR's own English words for it: holiday_work). It rewards
+  the words that tell entries apart ("几天" vs "哪天" among the many "培训" entries, "salary" in an English answer
+  for "奶茶店员salary多少");
+- spelling: pinyin initials typed for a word ("jkz" for 健康证, "wxyj" for 五险一金) are read as the FAQ's own word
+  with those initials, and a homophone slip ("页班" for 夜班) is also heard as the FAQ's word.
 A long message is also split into sentences; each entry keeps the best score of the whole message and of any
 one sentence, so the question inside a story is not drowned by the story.
 
 Deciding: the bot answers only when the best entry scores high enough AND clearly beats the runner-up (a margin),
-and not when the question is closer to one of the entry's `not:` examples than to its own questions. Suggestions
-are the entries that come close to the best one (relative, not a fixed floor), once the best is plausible at all.
+the two together making a confidence (a clear lead counts double), and not when the question is closer to one of
+the entry's `not:` examples than to its own questions. Suggestions are the entries that come close to the best
+one (relative, not a fixed floor), once the best is plausible at all.
 """
 
 from __future__ import annotations
@@ -229,7 +231,7 @@ class FaqIndex:
         answer_owners: list[int] = []
         answer_docs: list[list[str]] = []
         for i, entry in enumerate(faq.entries):
-            doc: list[str] = []
+            doc: list[str] = lexical_tokens(entry.id.replace("_", " "))  # "holiday_work": HR's words for it
             for template in entry.answers.values():
                 for sentence in sentences(answer_text(template)):
                     norm = normalize(sentence)
