@@ -145,26 +145,33 @@ class _Spelling:
     (toneless pinyin)."""
 
     def __init__(self, texts: list[str]):
-        from pypinyin import Style, lazy_pinyin
+        from pypinyin import lazy_pinyin
 
         words: Counter[str] = Counter()
+        sound: dict[str, tuple[str, ...]] = {}  # pinyin read once per run of characters, in context
         english: set[str] = set()
         for text in texts:
             english.update(w for w in re.findall(r"[a-z]+", text))
             for run in _CJK_RUN.findall(text):
+                syllables = lazy_pinyin(run)
+                if len(syllables) != len(run):
+                    continue
                 for n in (2, 3, 4):
-                    words.update(run[i : i + n] for i in range(len(run) - n + 1))
+                    for i in range(len(run) - n + 1):
+                        word = run[i : i + n]
+                        words[word] += 1
+                        sound.setdefault(word, tuple(syllables[i : i + n]))
         self.pairs = {w for w in words if len(w) == 2}
         by_sound: dict[tuple[str, ...], set[str]] = {}
         for pair in self.pairs:
-            by_sound.setdefault(tuple(lazy_pinyin(pair)), set()).add(pair)
+            by_sound.setdefault(sound[pair], set()).add(pair)
         self.sounds = {k: next(iter(v)) for k, v in by_sound.items() if len(v) == 1}
         best: dict[str, tuple[int, int, str]] = {}
         for word, count in words.items():
             if count < 2 and len(word) < 3:
                 continue
-            initials = "".join(p[0] for p in lazy_pinyin(word, style=Style.FIRST_LETTER) if p)
-            if len(initials) != len(word) or not initials.isascii():
+            initials = "".join(p[0] for p in sound[word] if p)
+            if len(initials) != len(word) or not initials.isascii() or not initials.isalpha():
                 continue
             key = (count * len(word), len(word), word)
             if initials not in best or key > best[initials]:
