@@ -145,15 +145,21 @@ def test_validate_reports_every_problem_in_content_and_flows(tmp_path: Path, mon
     assert f'{faq}:{faq_line + 1}:5: duplicate key "id" (first at line {faq_line})' in out
 
 
-def test_start_up_refuses_a_duplicate_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("welcome_back: ", "welcome_back: 一\nwelcome_back: ", ':1: duplicate key "welcome_back" (first at line {line})'),
+    ("welcome_back: ", 'welcome_back: "欢迎\nwelcome_back_x: ', ':15: the quote " opened here'),
+])
+def test_start_up_refuses_text_that_would_be_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str,
+                                                   new: str, expected: str) -> None:
     root = copy_project(tmp_path)
     texts = root / "content" / "zh-CN" / "messages.yaml"
-    line = break_file(texts, "welcome_back: ", "welcome_back: 一\nwelcome_back: ")
+    line = break_file(texts, old, new)
     monkeypatch.setenv("HRBOT_CONFIG", str(root / "config.yaml"))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
     result = CliRunner().invoke(app, ["shell"], input="/quit\n")
     assert result.exit_code == 1
-    assert f'{texts}:{line + 1}:1: duplicate key "welcome_back" (first at line {line})' in result.output
+    where = line + 1 if "duplicate" in expected else line
+    assert f"{texts}:{where}" + expected.format(line=line) in result.output, result.output
     assert not (tmp_path / "never.db").exists()  # refused before anything else
 
 
