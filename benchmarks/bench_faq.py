@@ -29,6 +29,7 @@ from bot.faq.runtime import load_checked  # noqa: E402
 
 # Look-alike entries: plant topics the demo FAQ does not cover, asked the way candidates ask. They share words
 # with real entries ("申请", "在哪里", "多少钱"), which is what makes padding a fair test of telling entries apart.
+# Each has an answer in words, as real entries do (the matcher reads answers too).
 SUBJECTS = [
     ("模具车间", "the mould shop"), ("质检实验室", "the QC lab"), ("员工图书室", "the staff library"),
     ("心理咨询", "counselling"), ("技能等级考试", "the skills exam"), ("夜校", "evening classes"),
@@ -63,7 +64,10 @@ def padded(faq: Faq, size: int) -> Faq:
         pz, pe = PATTERNS[pi]
         other = PATTERNS[(pi + 1) % len(PATTERNS)]
         questions = [pz.format(zh=zh), pe.format(en=en), other[0].format(zh=zh) + "呀", f"{zh}的{pz[-4:]}"]
-        entries.append(FaqEntry(f"pad_{n}", questions, {"zh-CN": "…", "en": "…"}))
+        answers = {"zh-CN": f"{zh}的安排每月在公告栏和OA上公布,有问题可以问行政部。",
+                   "en": f"The arrangements for {en} are posted monthly on the notice board and in OA; ask the "
+                         "admin office if anything is unclear."}
+        entries.append(FaqEntry(f"pad_{n}", questions, answers))
     return Faq(entries, "padded")
 
 

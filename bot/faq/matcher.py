@@ -249,6 +249,7 @@ class FaqIndex:
             answer_docs.append(doc)
         self._answer_owners = np.asarray(answer_owners, dtype=np.int64)
         self._answer_starts = _starts(answer_owners)
+        self._answer_present = np.unique(self._answer_owners)
         self._answer_vectors = encoder.encode(answer_texts)
         not_texts, not_owners = [], []
         for i, entry in enumerate(faq.entries):
@@ -278,13 +279,13 @@ class FaqIndex:
             "words": self._lexical.scores(lexical_tokens(normalized)) * 100.0,
             "answer_words": self._answer_lexical.scores(lexical_tokens(normalized)) * 100.0,
         }
+        # An answer with no words of its own (only template data) is no evidence either way: it counts as the
+        # example questions do.
+        answer = out["meaning"].astype(np.float32)
         if len(self._answer_owners):
-            answer = np.full(len(self.ids), -100.0, dtype=np.float32)
-            present = np.unique(self._answer_owners)
-            answer[present] = np.maximum.reduceat(self._answer_vectors @ qv * 100.0, self._answer_starts)
-            out["answer"] = answer
-        else:
-            out["answer"] = np.zeros(len(self.ids), dtype=np.float32)
+            answer[self._answer_present] = np.maximum.reduceat(self._answer_vectors @ qv * 100.0,
+                                                               self._answer_starts)
+        out["answer"] = answer
         return out
 
     def combine(self, f: dict[str, np.ndarray]) -> np.ndarray:
