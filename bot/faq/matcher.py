@@ -270,15 +270,20 @@ class FaqIndex:
     def _encode(self, texts: list[str]) -> np.ndarray:
         return getattr(self.encoder, "inner", self.encoder).encode(texts)
 
-    def features(self, normalized: str, qv: np.ndarray) -> dict[str, np.ndarray]:
-        """Each kind of evidence, 0-100 per entry in file order."""
-        sem = self._vectors @ qv * 100.0
+    def features(self, normalized: str, qv: np.ndarray, meaning_of: dict[str, np.ndarray] | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Each kind of evidence, 0-100 per entry in file order. ``meaning_of``: features of a text with the same
+        vector, whose meaning is reused (only the wording and the words differ)."""
+        tokens = lexical_tokens(normalized)
         out = {
-            "meaning": np.maximum.reduceat(sem, self._starts),
             "wording": np.maximum.reduceat(self._fuzzy(normalized), self._starts),
-            "words": self._lexical.scores(lexical_tokens(normalized)) * 100.0,
-            "answer_words": self._answer_lexical.scores(lexical_tokens(normalized)) * 100.0,
+            "words": self._lexical.scores(tokens) * 100.0,
+            "answer_words": self._answer_lexical.scores(tokens) * 100.0,
         }
+        if meaning_of is not None:
+            out["meaning"], out["answer"] = meaning_of["meaning"], meaning_of["answer"]
+            return out
+        out["meaning"] = np.maximum.reduceat(self._vectors @ qv * 100.0, self._starts)
         # An answer with no words of its own (only template data) is no evidence either way: it counts as the
         # example questions do.
         answer = out["meaning"].astype(np.float32)
@@ -296,10 +301,11 @@ class FaqIndex:
     def scores(self, normalized: str, qv: np.ndarray, query: str | None = None) -> np.ndarray:
         """0-100 per entry, in file order: the whole message, or its best sentence, or the message heard with its
         homophone slips read as the FAQ's words (wording and words only: its meaning is the message's)."""
-        best = self.combine(self.features(normalized, qv))
+        whole = self.features(normalized, qv)
+        best = self.combine(whole)
         heard = self._spelling.homophones(normalized)
         if heard != normalized:
-            best = np.maximum(best, self.combine(self.features(heard, qv)) - SENTENCE_PENALTY)
+            best = np.maximum(best, self.combine(self.features(heard, qv, whole)) - SENTENCE_PENALTY)
         parts = self._parts(query) if query is not None else []
         if parts:
             for part, vector in zip(parts, self._encode(parts), strict=True):
