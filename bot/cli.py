@@ -361,6 +361,7 @@ def faq_eval(
     cases: Annotated[Path, typer.Argument(help="CSV with the columns query,expected_id (empty: should not answer)")],
     faq_file: FaqOption = None,
     misses: Annotated[bool, typer.Option("--misses", help="also list every question not answered right")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the four figures as JSON fractions")] = False,
 ) -> None:
     """How often the FAQ answers right, suggests the right entry, answers wrongly, and how fast."""
     from bot.faq.evaluate import CasesError, evaluate, read_cases, wratio_baseline
@@ -374,6 +375,9 @@ def faq_eval(
     except CasesError as exc:
         raise _fail(str(exc), 2) from None
     figures, results = evaluate(rows, index.match)
+    if as_json:
+        typer.echo(json.dumps(figures.fractions()))
+        return
     typer.echo(f"FAQ: {len(index.ids)} entries; index built in {loaded_in:.2f} s")
     for line in figures.lines():
         typer.echo(line)
@@ -461,6 +465,8 @@ def faq_propose(
             rows = pending.export(session, path, settings.locales, now, chosen)
     except pending.ProposalError as exc:
         raise _fail(exc.lines + ["nothing was changed."]) from None
+    except FaqError as exc:  # the review file was edited into something that would lose text
+        raise _fail([str(p) for p in exc.problems] + ["fix the review file first; nothing was changed."]) from None
     if not rows:
         typer.echo("no pending proposals to export.")
         return

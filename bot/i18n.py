@@ -55,6 +55,7 @@ class Texts:
         messages: dict[str, dict[str, Any]] = {}
         docs: dict[str, dict[str, Any]] = {}  # locale -> file name -> SourceDoc
         where: dict[str, dict[str, str]] = {}  # locale -> key -> file name
+        unreadable: set[str] = set()  # locales with a file that could not be read: their keys are unknown
         for loc in locales:
             main = content_dir / loc / "messages.yaml"
             if not main.is_file():
@@ -67,6 +68,7 @@ class Texts:
                     doc = load_file(path)
                 except YamlSyntaxError as exc:
                     problems.append(exc.problem)
+                    unreadable.add(loc)
                     continue
                 if not isinstance(doc.data, dict):
                     problems.append(doc.problem((), "must be a mapping of text keys to texts"))
@@ -83,6 +85,9 @@ class Texts:
         texts = cls(messages, default_locale)
         all_keys = set().union(*(m.keys() for m in messages.values())) if messages else set()
         for loc, files in docs.items():
+            # A file that could not be read is reported already, and what it would have defined is unknown.
+            if not files or loc in unreadable:
+                continue
             for key in sorted(all_keys - set(messages[loc])):
                 other = next(lo for lo in messages if key in messages[lo])
                 name = where[other][key]

@@ -69,13 +69,24 @@ def test_labelled_set_floor(index: FaqIndex) -> None:
     assert len(cases) >= 200
     assert sum(c.expected is None for c in cases) >= 0.2 * len(cases)
     figures, _ = evaluate(cases, index.match)
-    assert figures.share(figures.answered_right, figures.in_scope) >= 78
-    assert figures.share(figures.right_in_reach, figures.in_scope) >= 93
+    assert figures.share(figures.answered_right, figures.in_scope) >= 80
+    assert figures.share(figures.right_in_reach, figures.in_scope) >= 95
     assert figures.share(figures.answered_wrong, figures.questions) <= 5
-    assert figures.share(figures.oos_answered, figures.out_of_scope) <= 16
+    assert figures.share(figures.oos_answered, figures.out_of_scope) <= 15
     baseline, _ = evaluate(cases, wratio_baseline(index.faq))
     assert baseline.share(baseline.answered_right, baseline.in_scope) < figures.share(figures.answered_right,
                                                                                       figures.in_scope)
+
+
+def test_holdout_floor(index: FaqIndex) -> None:
+    """The set never used for tuning: no worse than before the matcher used answers, sentences and pinyin
+    (66.0% / 85.1% / 5.4% / 0 of 9, benchmarks/README.md)."""
+    cases = read_cases(ROOT / "tests" / "data" / "faq_holdout.csv", set(index.ids))
+    figures, _ = evaluate(cases, index.match)
+    assert figures.share(figures.answered_right, figures.in_scope) >= 66
+    assert figures.share(figures.right_in_reach, figures.in_scope) >= 85
+    assert figures.share(figures.answered_wrong, figures.questions) <= 5.4
+    assert figures.oos_answered == 0
 
 
 def test_cases_are_not_copies_of_example_questions(index: FaqIndex) -> None:
@@ -114,3 +125,77 @@ def test_runtime_reloads_an_edited_faq_and_keeps_the_last_good_one(tmp_path: Pat
     assert runtime.match("宿舍可以养狗吗")[0].id == "pets"
     faq_file.write_text(text.replace("  - id: salary\n", "  - id: Salary!\n"), encoding="utf-8")  # broken edit
     assert runtime.match("宿舍可以养狗吗")[0].id == "pets"  # still the last good version
+
+
+SMALL_FAQ = """\
+faq:
+  - id: health_certificate
+    questions: [健康证怎么办理, 健康证要自己去办吗]
+    answer: {zh-CN: 健康证到区疾控中心办理，费用公司报销。, en: "Get it at the district CDC; we refund the fee."}
+  - id: social_insurance
+    questions: [交不交五险一金, 社保什么时候开始交]
+    answer: {zh-CN: 入职当月起缴纳五险一金。, en: Social insurance and the housing fund start in your first month.}
+  - id: night_shift
+    questions: [夜班有补贴吗, 夜班一个月几次]
+    answer: {zh-CN: 夜班每晚补贴50元，每月最多8次。, en: "Night shifts pay 50 yuan extra a night, at most 8 a month."}
+  - id: meals
+    questions: [包吃吗, 员工餐怎么安排]
+    answer: {zh-CN: 上班期间公司提供一顿免费员工餐。, en: One free staff meal is provided on every shift.}
+  - id: dorm
+    questions: [有宿舍吗, 宿舍几人间]
+    answer: {zh-CN: 提供4人间宿舍，每月200元。, en: "Dorm rooms for 4, 200 yuan a month."}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> FaqIndex:
+    from bot.faq.catalog import load_faq
+    from tests.conftest import make_settings
+
+    settings = make_settings("sqlite://")
+    _, _, normalize = load_checked(settings)
+    path = tmp_path_factory.mktemp("faq") / "faq.yaml"
+    path.write_text(SMALL_FAQ, encoding="utf-8")
+    return FaqIndex(load_faq(path, settings.locales, normalize), normalize, shared_encoder(), settings.file.faq)
+
+
+@pytest.mark.parametrize(("query", "read_as"), [
+    ("jkz在哪办", "健康证在哪办"),
+    ("wxyj交吗", "五险一金交吗"),
+    ("is there a gym", "is there a gym"),  # English words are not initials
+    ("ok吗", "ok吗"),  # letters with a vowel are a word, not initials
+])
+def test_pinyin_initials_read_as_the_faq_word(small_index: FaqIndex, query: str, read_as: str) -> None:
+    assert small_index._spelling.expand(small_index.normalize(query)) == read_as
+
+
+def test_homophone_slips_heard_as_the_faq_word(small_index: FaqIndex) -> None:
+    assert small_index._spelling.homophones("页班补贴多少") == "夜班补贴多少"
+    assert small_index._spelling.homophones("宿舍几人间") == "宿舍几人间"  # words the FAQ has stay
+
+
+@pytest.mark.parametrize(("query", "entry"), [
+    ("jkz在哪办", "health_certificate"),
+    ("wxyj交吗", "social_insurance"),
+    ("页班补贴多少", "night_shift"),
+])
+def test_pinyin_and_homophones_reach_the_entry(small_index: FaqIndex, query: str, entry: str) -> None:
+    match = small_index.match(query)
+    assert match.best == entry and (match.id == entry or entry in match.suggestions), match
+
+
+def test_the_question_inside_a_long_message_is_found(small_index: FaqIndex) -> None:
+    story = ("我从外地过来，坐了两天火车，行李也挺多的，家里人都很担心我。到了以后公司有宿舍可以住吗？")
+    whole = small_index.combine(small_index.features(small_index.normalize(story),
+                                                     small_index.encode_query(small_index.normalize(story))))
+    with_sentences = small_index.scores(small_index.normalize(story),
+                                        small_index.encode_query(small_index.normalize(story)), story)
+    dorm = small_index.ids.index("dorm")
+    assert with_sentences[dorm] > whole[dorm]
+    assert small_index.match(story).best == "dorm"
+
+
+def test_the_answer_is_evidence_for_a_question_in_another_language(small_index: FaqIndex) -> None:
+    """No English example question at all: the English answer still carries an English question."""
+    match = small_index.match("Do you give us a free staff meal on each shift?")
+    assert match.best == "meals", match

@@ -216,7 +216,7 @@ def load_faq(path: Path, locales: tuple[str, ...], normalize: Normalizer) -> Faq
     try:
         doc = load_file(path)
     except YamlSyntaxError as exc:
-        raise FaqError([exc.problem]) from None
+        raise FaqError(exc.problems) from None
     checker = _Checker(doc, locales, normalize)
     entries = checker.entries()
     checker.problems.extend(comment_traps(path, keys=locales))
@@ -232,7 +232,7 @@ def load_intents(path: Path) -> Intents:
     try:
         doc = load_file(path)
     except YamlSyntaxError as exc:
-        raise FaqError([exc.problem]) from None
+        raise FaqError(exc.problems) from None
     problems: list[Problem] = []
     data = doc.data if isinstance(doc.data, dict) else {}
     if not isinstance(doc.data, dict):

@@ -65,6 +65,17 @@ class Figures:
     def share(self, n: int, of: int) -> float:
         return 100.0 * n / of if of else 0.0
 
+    def fractions(self) -> dict[str, float]:
+        """The four figures as fractions (0-1), named as the FAQ benchmark's score.py names them."""
+
+        def frac(n: int, of: int) -> float:
+            return round(n / of, 4) if of else 0.0
+
+        return {"confident_right": frac(self.answered_right, self.in_scope),
+                "resolved": frac(self.right_in_reach, self.in_scope),
+                "wrong_confident": frac(self.answered_wrong, self.questions),
+                "oos_confident": frac(self.oos_answered, self.out_of_scope)}
+
     def lines(self) -> list[str]:
         lat = np.asarray(self.latency_ms) if self.latency_ms else np.zeros(1)
         return [

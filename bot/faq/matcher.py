@@ -1,19 +1,30 @@
 """Ranks FAQ entries for a question and decides: answer, "did you mean", or "I don't know yet".
 
-Ranking: a multilingual sentence encoder (bundled weights, no network) scores meaning across Chinese and
-English; rapidfuzz's character similarity scores typos and near-exact wording (the better of the two for the
-entry's closest example question); and a TF-IDF over characters, character pairs and English words, one document
-per entry, rewards the words that tell entries apart ("几天" vs "哪天" among the many "培训" entries).
+Ranking, per entry, from four kinds of evidence:
+- meaning: a multilingual sentence encoder (bundled weights, no network) compares the question with the entry's
+  example questions, and with the sentences of its answers (an answer in English is evidence for an English
+  question even when every example question is in Chinese);
+- wording: rapidfuzz's character similarity for typos and near-exact wording;
+- words: a TF-IDF over characters, character pairs and English words, one document per entry from its example
+  questions and another from its answers and its id (HR's own English words for it: holiday_work). It rewards
+  the words that tell entries apart ("几天" vs "哪天" among the many "培训" entries, "salary" in an English answer
+  for "奶茶店员salary多少");
+- spelling: pinyin initials typed for a word ("jkz" for 健康证, "wxyj" for 五险一金) are read as the FAQ's own word
+  with those initials, and a homophone slip ("页班" for 夜班) is also heard as the FAQ's word.
+A long message is also split into sentences; each entry keeps the best score of the whole message and of any
+one sentence, so the question inside a story is not drowned by the story.
 
-Deciding is the hard part: the bot answers only when the best entry scores high enough AND clearly beats the
-runner-up (a margin), and not when the question is closer to one of the entry's `not:` examples than to its own
-questions.
+Deciding: the bot answers only when the best entry scores high enough AND clearly beats the runner-up (a margin),
+the two together making a confidence (a clear lead counts double), and not when the question is closer to one of
+the entry's `not:` examples than to its own questions. Suggestions are the entries that come close to the best
+one (relative, not a fixed floor), once the best is plausible at all.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -60,8 +71,21 @@ class Match:
 
 
 _RUNS = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# Where a message splits into sentences: CJK and ASCII end marks, semicolons, line breaks; a full stop only before
+# a space or the end (not in 3.5 or a URL).
+_SENTENCE_END = re.compile(r"[。!?！？;；…\n]+|\.(?=\s|$)")
+_VOWELS = set("aeiou")
 NOT_EXAMPLE_HIT = 88  # this close to a `not:` example is that example, reworded
-LEXICAL_WEIGHT = 0.5  # measured on tests/data/faq_cases.csv and faq_holdout.csv (benchmarks/README.md)
+
+# How the evidence is weighed (one set for every FAQ; benchmarks/README.md says where they were measured).
+W_WORDS = 0.5  # TF-IDF over the example questions, next to meaning/wording at 1
+W_ANSWER = 0.5  # meaning of the answer's sentences
+W_ANSWER_WORDS = 0.45  # TF-IDF over the answers
+SENTENCE_PENALTY = 3.0  # a sentence of a longer message (or the message heard with homophones) scores this less
+MARGIN_WEIGHT = 2.0  # confidence = best score + this x its lead over the runner-up
+SUGGEST_WITHIN = 20.0  # "did you mean" offers the entries within this of the best one (relative, not a floor)
 
 
 def lexical_tokens(normalized: str) -> list[str]:
@@ -75,8 +99,17 @@ def lexical_tokens(normalized: str) -> list[str]:
     return out
 
 
+def answer_text(template: str) -> str:
+    """An answer template as plain text: the Jinja2 tags removed (their words are data, not the answer's)."""
+    return _TEMPLATE.sub(" ", template)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if s]
+
+
 class _Lexical:
-    """TF-IDF cosine between a question and each entry's example questions taken together."""
+    """TF-IDF cosine between a question and one document per entry."""
 
     def __init__(self, docs: list[list[str]]):
         self.vocab: dict[str, int] = {}
@@ -103,6 +136,87 @@ class _Lexical:
         return np.asarray(self.matrix[:, uniq] @ weights / norm, dtype=np.float32)
 
 
+class _Spelling:
+    """Two ways candidates type a word of the FAQ that the FAQ does not contain, read back as that word.
+
+    Pinyin initials ("jkz" for 健康证): the FAQ's most frequent word (2-4 characters) with those initials, when
+    the letters are typed among Chinese and are not an English word of the FAQ. Homophones ("页班" for 夜班,
+    "陪训" for 培训): a pair of characters the FAQ never uses, read as the one pair it uses that sounds the same
+    (toneless pinyin)."""
+
+    def __init__(self, texts: list[str]):
+        from pypinyin import lazy_pinyin
+
+        words: Counter[str] = Counter()
+        sound: dict[str, tuple[str, ...]] = {}  # pinyin read once per run of characters, in context
+        english: set[str] = set()
+        for text in texts:
+            english.update(w for w in re.findall(r"[a-z]+", text))
+            for run in _CJK_RUN.findall(text):
+                syllables = lazy_pinyin(run)
+                if len(syllables) != len(run):
+                    continue
+                for n in (2, 3, 4):
+                    for i in range(len(run) - n + 1):
+                        word = run[i : i + n]
+                        words[word] += 1
+                        sound.setdefault(word, tuple(syllables[i : i + n]))
+        self.pairs = {w for w in words if len(w) == 2}
+        by_sound: dict[tuple[str, ...], set[str]] = {}
+        for pair in self.pairs:
+            by_sound.setdefault(sound[pair], set()).add(pair)
+        self.sounds = {k: next(iter(v)) for k, v in by_sound.items() if len(v) == 1}
+        best: dict[str, tuple[int, int, str]] = {}
+        for word, count in words.items():
+            if count < 2 and len(word) < 3:
+                continue
+            initials = "".join(p[0] for p in sound[word] if p)
+            if len(initials) != len(word) or not initials.isascii() or not initials.isalpha():
+                continue
+            key = (count * len(word), len(word), word)
+            if initials not in best or key > best[initials]:
+                best[initials] = key
+        self.words = {k: v[2] for k, v in best.items() if k not in english}
+
+    def expand(self, normalized: str) -> str:
+        return self._initials(normalized)
+
+    def homophones(self, normalized: str) -> str:
+        if not self.sounds:
+            return normalized
+        from pypinyin import lazy_pinyin
+
+        def one(m: re.Match[str]) -> str:
+            run = list(m.group(0))
+            i = 0
+            while i < len(run) - 1:
+                pair = run[i] + run[i + 1]
+                if pair not in self.pairs:
+                    known = self.sounds.get(tuple(lazy_pinyin(pair)))
+                    if known is not None and (known[0] == pair[0]) != (known[1] == pair[1]):  # one slip
+                        run[i], run[i + 1] = known[0], known[1]
+                        i += 2
+                        continue
+                i += 1
+            return "".join(run)
+
+        return _CJK_RUN.sub(one, normalized)
+
+    def _initials(self, normalized: str) -> str:
+        if not self.words:
+            return normalized
+
+        def one(m: re.Match[str]) -> str:
+            token = m.group(0)
+            if len(token) < 2 or _VOWELS & set(token):
+                return token
+            return self.words.get(token, token)
+
+        if not _CJK_RUN.search(normalized) and any(_VOWELS & set(w) for w in re.findall(r"[a-z]+", normalized)):
+            return normalized  # English words ("gym"), not initials typed among Chinese
+        return re.sub(r"(?<![a-z])[a-z]+(?![a-z])", one, normalized)
+
+
 class FaqIndex:
     def __init__(self, faq: Faq, normalize: Normalizer, encoder: Encoder, policy: FaqPolicy):
         self.faq = faq
@@ -118,9 +232,25 @@ class FaqIndex:
                 owners.append(i)
         self._texts = texts
         self._owners = np.asarray(owners, dtype=np.int64)
-        self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]]) if owners else \
-            np.zeros(0, dtype=np.int64)
+        self._starts = _starts(owners)
         self._vectors = encoder.encode(texts)
+        answer_texts: list[str] = []
+        answer_owners: list[int] = []
+        answer_docs: list[list[str]] = []
+        for i, entry in enumerate(faq.entries):
+            doc: list[str] = lexical_tokens(entry.id.replace("_", " "))  # "holiday_work": HR's words for it
+            for template in entry.answers.values():
+                for sentence in sentences(answer_text(template)):
+                    norm = normalize(sentence)
+                    if norm:
+                        answer_texts.append(norm)
+                        answer_owners.append(i)
+                        doc.extend(lexical_tokens(norm))
+            answer_docs.append(doc)
+        self._answer_owners = np.asarray(answer_owners, dtype=np.int64)
+        self._answer_starts = _starts(answer_owners)
+        self._answer_present = np.unique(self._answer_owners)
+        self._answer_vectors = encoder.encode(answer_texts)
         not_texts, not_owners = [], []
         for i, entry in enumerate(faq.entries):
             for q in entry.not_questions:
@@ -130,17 +260,62 @@ class FaqIndex:
         self._not_vectors = encoder.encode(not_texts)
         self._lexical = _Lexical([[t for q in e.questions for t in lexical_tokens(normalize(q))]
                                   for e in faq.entries])
+        self._answer_lexical = _Lexical(answer_docs)
+        self._spelling = _Spelling(texts + answer_texts)
 
     def encode_query(self, normalized: str) -> np.ndarray:
         # Queries bypass any cache the encoder keeps for example questions: they are one-off.
-        return getattr(self.encoder, "inner", self.encoder).encode([normalized])[0]
+        return self._encode([normalized])[0]
 
-    def scores(self, normalized: str, qv: np.ndarray) -> np.ndarray:
-        """0-100 per entry, in file order."""
-        per_example = np.maximum(self._vectors @ qv * 100.0, self._fuzzy(normalized))
-        meaning = np.maximum.reduceat(per_example, self._starts)
-        words = self._lexical.scores(lexical_tokens(normalized)) * 100.0
-        return np.asarray((meaning + LEXICAL_WEIGHT * words) / (1 + LEXICAL_WEIGHT))
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return getattr(self.encoder, "inner", self.encoder).encode(texts)
+
+    def features(self, normalized: str, qv: np.ndarray, meaning_of: dict[str, np.ndarray] | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Each kind of evidence, 0-100 per entry in file order. ``meaning_of``: features of a text with the same
+        vector, whose meaning is reused (only the wording and the words differ)."""
+        tokens = lexical_tokens(normalized)
+        out = {
+            "wording": np.maximum.reduceat(self._fuzzy(normalized), self._starts),
+            "words": self._lexical.scores(tokens) * 100.0,
+            "answer_words": self._answer_lexical.scores(tokens) * 100.0,
+        }
+        if meaning_of is not None:
+            out["meaning"], out["answer"] = meaning_of["meaning"], meaning_of["answer"]
+            return out
+        out["meaning"] = np.maximum.reduceat(self._vectors @ qv * 100.0, self._starts)
+        # An answer with no words of its own (only template data) is no evidence either way: it counts as the
+        # example questions do.
+        answer = out["meaning"].astype(np.float32)
+        if len(self._answer_owners):
+            answer[self._answer_present] = np.maximum.reduceat(self._answer_vectors @ qv * 100.0,
+                                                               self._answer_starts)
+        out["answer"] = answer
+        return out
+
+    def combine(self, f: dict[str, np.ndarray]) -> np.ndarray:
+        total = (np.maximum(f["meaning"], f["wording"]) + W_WORDS * f["words"] + W_ANSWER * f["answer"]
+                 + W_ANSWER_WORDS * f["answer_words"])
+        return np.asarray(total / (1 + W_WORDS + W_ANSWER + W_ANSWER_WORDS))
+
+    def scores(self, normalized: str, qv: np.ndarray, query: str | None = None) -> np.ndarray:
+        """0-100 per entry, in file order: the whole message, or its best sentence, or the message heard with its
+        homophone slips read as the FAQ's words (wording and words only: its meaning is the message's)."""
+        whole = self.features(normalized, qv)
+        best = self.combine(whole)
+        heard = self._spelling.homophones(normalized)
+        if heard != normalized:
+            best = np.maximum(best, self.combine(self.features(heard, qv, whole)) - SENTENCE_PENALTY)
+        parts = self._parts(query) if query is not None else []
+        if parts:
+            for part, vector in zip(parts, self._encode(parts), strict=True):
+                best = np.maximum(best, self.combine(self.features(part, vector)) - SENTENCE_PENALTY)
+        return best
+
+    def _parts(self, query: str) -> list[str]:
+        found = [self._spelling.expand(self.normalize(s)) for s in sentences(query)]
+        found = [s for s in dict.fromkeys(found) if s]
+        return found if len(found) > 1 else []
 
     def _fuzzy(self, normalized: str) -> np.ndarray:
         # Character similarity helps with typos and near-exact wording, not with short overlaps: it counts only
@@ -153,8 +328,10 @@ class FaqIndex:
         normalized = self.normalize(query) if normalized is None else normalized
         if not normalized or not self.ids:
             return Match(query, "empty" if not normalized else "unknown", None, 0.0)
-        qv = self.encode_query(normalized) if qv is None else qv
-        entry_scores = self.scores(normalized, qv)
+        expanded = self._spelling.expand(normalized)
+        if expanded != normalized or qv is None:
+            qv = self.encode_query(expanded)
+        entry_scores = self.scores(expanded, qv, query)
         order = np.argsort(-entry_scores)
         best = int(order[0])
         s1 = float(entry_scores[best])
@@ -163,15 +340,26 @@ class FaqIndex:
         not_sims = self._not_vectors @ qv * 100.0 if len(self._not_owners) else np.zeros(0)
         mine = not_sims[self._not_owners == best]
         refused = bool(mine.size) and float(mine.max()) >= s1 - 2
-        if s1 >= policy.answer_score and s1 - s2 >= policy.answer_margin and not refused:
+        margin = s1 - s2
+        confident = (s1 >= policy.answer_score and margin >= policy.answer_margin
+                     and s1 + MARGIN_WEIGHT * margin >= policy.answer_confidence)
+        if confident and not refused:
             return Match(query, "answer", self.ids[best], s1, [], self.ids[best])
         if not_sims.size and float(not_sims.max()) >= NOT_EXAMPLE_HIT:
             # A question the FAQ says it does not answer (any entry's `not:`): straight to "ask HR".
             return Match(query, "unknown", None, s1, [], self.ids[best])
-        floor = max(policy.suggest_score, s1 - 20)
+        floor = max(policy.suggest_score, s1 - SUGGEST_WITHIN)
         suggestions = [self.ids[i] for i in order[: policy.max_suggestions] if entry_scores[i] >= floor]
         if refused:  # closer to something this entry does not answer: only the other entries may be suggested
             suggestions = [s for s in suggestions if s != self.ids[best]]
         if suggestions:
             return Match(query, "suggest", None, s1, suggestions, self.ids[best])
         return Match(query, "unknown", None, s1, [], self.ids[best])
+
+
+def _starts(owners: list[int]) -> np.ndarray:
+    """Where each owner's run begins in a list grouped by owner (for np.maximum.reduceat)."""
+    if not owners:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(owners, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, arr[1:] != arr[:-1]])

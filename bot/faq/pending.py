@@ -137,7 +137,13 @@ def reject(session: Session, proposal_id: int, now: datetime) -> FaqProposal:
 
 def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[str, ...]) -> None:
     """Add proposals to the pending file, in the format `merge` reads; a ticket already in the file is not added
-    twice."""
+    twice. A pending file that has been edited into something that would lose text (a duplicate key, a quote left
+    open) raises FaqError and is left as it is."""
+    if path.is_file():
+        try:
+            load_file(path)
+        except YamlSyntaxError as exc:
+            raise FaqError(exc.problems) from None
     data = _read(path)
     if data is None or not isinstance(data, dict):
         data = CommentedMap()
@@ -182,8 +188,9 @@ def merge(faq_path: Path, pending_path: Path, locales: tuple[str, ...], normaliz
         return result
     try:
         doc = load_file(pending_path)  # positions for the messages
+        load_file(faq_path)  # refused like any FAQ read (a duplicate key, a quote left open) before ruamel reads it
     except YamlSyntaxError as exc:
-        raise FaqError([exc.problem]) from None
+        raise FaqError(exc.problems) from None
     pending = _read(pending_path)
     faq = _read(faq_path)
     items = pending.get("pending") if isinstance(pending, dict) else None

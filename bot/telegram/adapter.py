@@ -156,8 +156,10 @@ class TelegramAdapter:
         await self.register_commands()
 
     def attach_sender(self, wake: Any) -> None:
-        """The outbox sender in this process: woken when a turn queued an HR alert or a notice."""
+        """The outbox sender in this process (call from its event loop): woken when a turn queued an HR alert
+        or a notice."""
         self._wake = wake
+        self._loop = asyncio.get_running_loop()
 
     def _queued(self) -> None:
         # Called from the engine's worker thread once the turn's transaction has committed.
