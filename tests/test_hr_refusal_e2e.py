@@ -1,0 +1,93 @@
+"""End to end through the real adapter and the fake Bot API server: nobody outside HR can use any HR command, and
+nothing tells them such commands exist; an HR admin's /export arrives as an xlsx document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlmodel import Session, func, select
+
+from bot.config import Settings
+from bot.engine.core import Engine
+from bot.telegram.adapter import ChatPacer, TelegramAdapter
+from store.db import Database
+from store.models import (
+    AuditLog,
+    Broadcast,
+    Candidate,
+    CandidateTask,
+    HrMember,
+    HrMessage,
+    Outbox,
+    PointsEntry,
+    Ticket,
+)
+from tests.conftest import HR_ADMIN
+from tests.fake_telegram import FakeTelegram
+
+# Rows an HR command could create; none may appear when someone outside HR tries one.
+WATCHED = (Outbox, Ticket, HrMessage, Broadcast, HrMember, CandidateTask, PointsEntry)
+
+
+def candidates(session: Session) -> list[dict[str, Any]]:
+    """Every candidate row, but for last_seen_at: the engine notes that a candidate wrote, whatever they wrote."""
+    rows = session.exec(select(Candidate).order_by(Candidate.id)).all()  # type: ignore[arg-type]
+    return [{k: v for k, v in r.model_dump().items() if k != "last_seen_at"} for r in rows]
+
+
+def snapshot(db: Database) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    with db.session() as s:
+        counts = {t.__name__: s.exec(select(func.count()).select_from(t)).one() for t in WATCHED}
+        return candidates(s), counts
+
+
+def shape(message: dict[str, Any], command: str) -> tuple[str, Any]:
+    """What a reply looks like with the command's own name taken out (the unknown-command text repeats it)."""
+    return message.get("text", "").replace(f"/{command}", "/<command>"), message.get("reply_markup")
+
+
+async def test_every_hr_command_is_refused_like_an_unknown_one(tg: FakeTelegram, bot: TelegramAdapter,
+                                                               engine: Engine, demo: dict[str, str],
+                                                               db: Database) -> None:
+    hr_commands = sorted(name for name, c in engine.router.commands.items() if c.audience == "hr")
+    assert {"stage", "inbox", "reply", "docs", "export"} <= set(hr_commands)
+    bot.pacer = ChatPacer(per_chat=0.02)  # pacing is tested elsewhere; here it would only make the test long
+    candidate, stranger = tg.user(5001, "San"), tg.user(5999, "Nobody")
+    await candidate.send(f"/start {demo['张三']}", expect=3)
+    before = snapshot(db)
+    with db.session() as s:
+        audit_before = s.exec(select(func.count()).select_from(AuditLog)).one()
+    attempts = 0
+    for user in (candidate, stranger):
+        [unknown] = await user.send("/nosuchcommand")
+        expected = shape(unknown, "nosuchcommand")
+        for name in hr_commands:
+            # Bare, and with arguments that would act on a real candidate, ticket or cohort.
+            for line in (f"/{name}", f"/{name} 1 onboarded", f"/{name} prod-2026-12"):
+                replies = await user.send(line)
+                attempts += 1
+                assert len(replies) == 1, (line, replies)
+                assert shape(replies[0], name) == expected, (user.id, line, replies[0])
+    assert not tg.calls_of("sendDocument")
+    assert snapshot(db) == before  # candidates (stage, outcome, ...) and everything HR could create: unchanged
+    with db.session() as s:
+        new = s.exec(select(AuditLog).where(AuditLog.id > audit_before)).all()  # type: ignore[operator]
+    assert [a.action for a in new] == ["hr_denied"] * attempts
+    assert {a.actor for a in new} == {"telegram:5001", "telegram:5999"}
+    assert {a.detail for a in new} == {f"/{name}" for name in hr_commands}
+
+
+async def test_hr_admin_gets_the_export_as_a_document(tg: FakeTelegram, bot: TelegramAdapter, settings: Settings,
+                                                      db: Database) -> None:
+    hr = tg.user(HR_ADMIN, "HR")
+    [doc] = await hr.send("/export prod-2026-12")
+    assert "共 13 人" in doc["caption"]
+    [call] = tg.calls_of("sendDocument")
+    name = call.params["document"]["filename"]
+    assert name.startswith("candidates-prod-2026-12-") and name.endswith(".xlsx")
+    ws = load_workbook(Path(settings.storage_dir) / "exports" / name).active
+    assert ws is not None
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("id", "external_id", "name") and rows[1][2] == "张三" and len(rows) == 14
