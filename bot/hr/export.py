@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
@@ -163,31 +164,45 @@ def write_csv(export: Export, path: Path) -> None:
 
 def write_xlsx(export: Export, path: Path, title: str = "candidates") -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = title[:31]
-    ws.append(export.header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    wb = Workbook(write_only=True)  # streamed: several times faster than a sheet held in memory
+    ws = wb.create_sheet(title[:31])
     widths = [len(h) for h in export.header]
-    for r, row in enumerate(export.rows, start=2):
+    for row in export.rows:
         for i, value in enumerate(row):
-            cell = ws.cell(row=r, column=i + 1, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text: "=..." is never a formula, "+86..." never a number
-            elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
             widths[i] = max(widths[i], _width(value))
-    for i, w in enumerate(widths, start=1):
+    for i, w in enumerate(widths, start=1):  # column widths must be set before the first row
         ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 6), 60)
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(export.header))}{len(export.rows) + 1}"
+    bold = Font(bold=True)
+
+    def header_cell(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font = bold
+        return cell
+
+    def cell(value: Value) -> Any:
+        if isinstance(value, str) and value.startswith("="):
+            c = WriteOnlyCell(ws, value=value)
+            c.data_type = "s"  # text stays text: "=..." is never a formula
+            return c
+        if isinstance(value, datetime):
+            c = WriteOnlyCell(ws, value=value)
+            c.number_format = "yyyy-mm-dd hh:mm"
+            return c
+        if isinstance(value, date):
+            c = WriteOnlyCell(ws, value=value)
+            c.number_format = "yyyy-mm-dd"
+            return c
+        return value  # numbers stay numbers; "+86..." is a text cell (openpyxl never guesses numbers)
+
+    ws.append([header_cell(h) for h in export.header])
+    for row in export.rows:
+        ws.append([cell(v) for v in row])
     wb.save(path)
 
 
