@@ -17,6 +17,7 @@ from bot.flows.handlers import FlowHandlers
 from bot.flows.loader import load_flows
 from bot.flows.model import FlowLibrary
 from bot.flows.runner import FlowRunner
+from bot.hr.export_chat import ExportHandlers
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
 from bot.learning import flowparts as learning_flowparts
@@ -117,5 +118,6 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     ProfileHandlers(runner, sealer).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
+    ExportHandlers().register(router)
     router.check()
     return engine

@@ -26,6 +26,7 @@ from bot.faq.catalog import FaqError, load_faq
 from bot.faq.matcher import FaqIndex
 from bot.faq.runtime import load_checked, shared_encoder
 from bot.hr.cli import hr_app
+from bot.hr.export_cli import export_command
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
 from store.db import Database, upgrade
@@ -47,6 +48,7 @@ app.add_typer(nudge_app, name="nudges")
 app.add_typer(faq_app, name="faq")
 app.add_typer(flows_app, name="flows")
 app.add_typer(hr_app, name="hr")
+cand_app.command("export")(export_command)
 
 log = logging.getLogger("hrbot")
 

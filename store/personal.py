@@ -155,7 +155,8 @@ FILES: dict[str, FileMap] = {
         "documents.storage_dir", "file",
         "<candidate id>/<random>.<ext>: the files a candidate sent (documentupload.stored_path names each); "
         "incoming/<random>.part: a file being received, whose owner is not known yet, moved under the candidate's "
-        "folder when kept and deleted when refused"),
+        "folder when kept and deleted when refused; exports/candidates-<cohort>-<time>-<random>.xlsx: candidate lists "
+        "sent to HR with /export (names, phones, stages), deleted when an export a day later is written"),
     "faq_pending": FileMap(
         "faq.pending_file", "free_text",
         "FAQ proposals HR exported for review (`hrbot faq propose --export`): each item's `ticket:` is a ticket id, "
