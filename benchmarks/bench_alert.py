@@ -14,10 +14,9 @@ import time
 from common import engine_with_candidates, percentile
 
 from bot.engine.events import Event
-from bot.nudges.planner import NudgeRenderer
-from bot.outbox.sender import Sender
 from bot.telegram.adapter import TelegramAdapter
 from tests.fake_telegram import FakeTelegram
+from tests.sending import sending
 
 HR = 100000001
 
@@ -30,24 +29,17 @@ async def run(runs: int) -> list[float]:
     tg = await FakeTelegram().start()
     tg.started.update([*ids, HR])
     adapter = TelegramAdapter(engine, tg.token, tg.url)
-    ctx = engine.ctx
-    sender = Sender(ctx.db, ctx.settings, adapter, ctx.clock, renderer=NudgeRenderer(ctx.db, ctx.settings, ctx.texts,
-                                                                                    ctx.rules))
-    adapter.attach_sender(sender.wake)
     await adapter.start_polling(poll_timeout=1)
-    stop = asyncio.Event()
-    sending = asyncio.create_task(sender.run(stop))
     waits = []
-    for uid in ids:
-        before = len(tg.sent[HR])
-        user = tg.user(uid)
-        started = time.perf_counter()
-        tg.push_update({"message": user._msg(text="我找到别的工作了,不去了")})
-        await tg.wait_for(lambda b=before: len(tg.sent[HR]) > b, timeout=10)
-        waits.append(time.perf_counter() - started)
-        await asyncio.sleep(1.2)  # let the sender go idle again: the next alert must wake it
-    stop.set()
-    await sending
+    async with sending(adapter):
+        for uid in ids:
+            before = len(tg.sent[HR])
+            user = tg.user(uid)
+            started = time.perf_counter()
+            tg.push_update({"message": user._msg(text="我找到别的工作了,不去了")})
+            await tg.wait_for(lambda b=before: len(tg.sent[HR]) > b, timeout=10)
+            waits.append(time.perf_counter() - started)
+            await asyncio.sleep(1.2)  # let the sender go idle again: the next alert must wake it
     await adapter.stop()
     await tg.stop()
     return sorted(waits)

@@ -3,7 +3,6 @@ points at a server), the repository's own config.yaml and content/, and a fixed 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,11 +19,11 @@ from bot.cohorts import sync_cohorts
 from bot.config import EnvSettings, Settings, load_settings
 from bot.demo import load_demo
 from bot.engine.core import Engine
-from bot.nudges.planner import NudgeRenderer
-from bot.outbox.sender import Sender
+from bot.faq.runtime import FaqRuntime
 from bot.telegram.adapter import TelegramAdapter
 from store.db import Database, upgrade
 from tests.fake_telegram import FakeTelegram
+from tests.sending import sending
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -108,15 +107,11 @@ async def bot(tg: FakeTelegram, engine: Engine, demo: dict[str, str]) -> AsyncIt
     """The real adapter, polling the fake Bot API server, with the demo company loaded, and the outbox
     sender delivering what the bot sends on its own (HR alerts, notices), as `hrbot run` does."""
     tg.started.add(HR_ADMIN)
+    # `hrbot run` builds the FAQ index before it polls; here the process-wide encoder cache is warmed the same
+    # way, so a test's first question is not answered while the model loads.
+    FaqRuntime(engine.ctx.settings).current()
     adapter = TelegramAdapter(engine, tg.token, tg.url)
-    ctx = engine.ctx
-    sender = Sender(ctx.db, ctx.settings, adapter, ctx.clock, renderer=NudgeRenderer(ctx.db, ctx.settings, ctx.texts,
-                                                                                    ctx.rules))
-    adapter.attach_sender(sender.wake)
     await adapter.start_polling(poll_timeout=1)
-    stop = asyncio.Event()
-    sending = asyncio.create_task(sender.run(stop))
-    yield adapter
-    stop.set()
-    await sending
+    async with sending(adapter):
+        yield adapter
     await adapter.stop()
