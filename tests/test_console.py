@@ -300,3 +300,25 @@ def test_query_rides_in_page_buttons() -> None:
         assert packed is not None and ":" not in packed and unpack_query(packed) == q
     assert pack_query("王" * 14) is None
     assert unpack_query("%%%") is None
+
+
+def test_the_name_index_follows_changes(engine: Engine, demo: dict[str, str], db: Database) -> None:
+    from datetime import timedelta
+
+    from bot.console.search import NameIndex
+
+    index, settings = NameIndex(), engine.ctx.settings
+    with db.session() as s:
+        assert index.search(s, settings, "张三").ids == [1]
+        row = s.get(Candidate, 1)
+        assert row is not None
+        row.name, row.updated_at = "张三丰", row.updated_at + timedelta(seconds=1)
+        s.add(Candidate(name="赵六", phone="+8613800000099", role="line_operator", department="production",
+                        stage="waiting_training", stage_changed_at=NOW, created_at=NOW, updated_at=NOW))
+    with db.session() as s:
+        assert index.search(s, settings, "张三丰").ids == [1]
+        assert index.search(s, settings, "13800000099").exact
+        assert index.search(s, settings, "赵六").ids
+        s.delete(s.get(Candidate, 31))
+    with db.session() as s:
+        assert index.search(s, settings, "赵六").ids == []  # erased: read again from scratch
