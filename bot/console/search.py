@@ -101,8 +101,9 @@ class NameIndex:
         q = query.strip()
         bare = q.lstrip("#")
         # Exactly one candidate: id, external id, whole phone number.
-        if bare.isdigit() and len(bare) < 10 and seen(rows.get(int(bare))):
-            return Found([int(bare)], True, False)
+        as_id = int(bare) if bare.isdigit() and len(bare) < 10 and seen(rows.get(int(bare))) else None
+        if as_id is not None and len(bare) < 4:
+            return Found([as_id], True, False)
         ext = self._by_external.get(q)
         if ext is not None and seen(rows.get(ext)):
             return Found([ext], True, False)
@@ -115,10 +116,12 @@ class NameIndex:
             visible = [r for r in self._all if in_scope(r.department, r.cohort)]
             names = [r.name for r in visible]
         digits = "".join(ch for ch in q if ch.isdigit())
-        if digits and len(digits) >= 4 and not any(ch.isalpha() for ch in q):  # the end (or part) of a phone
-            tail = sorted((r for r in visible if digits in r.phone),
-                          key=lambda r: (not r.phone.endswith(digits), r.id))
-            return Found([r.id for r in tail[:LIMIT]], False, False)
+        if digits and len(digits) >= 4 and not any(ch.isalpha() for ch in q):  # part of a phone (or an id)
+            tail = [r.id for r in sorted((r for r in visible if digits in r.phone),
+                                         key=lambda r: (not r.phone.endswith(digits), r.id))]
+            if as_id is not None:  # 4+ digits may be an id too: listed first
+                tail = [as_id, *(i for i in tail if i != as_id)]
+            return Found(tail[:LIMIT], len(tail) == 1, False)
         key = norm(q)
         if not key:
             return Found([], False, False)
