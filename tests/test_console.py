@@ -322,3 +322,22 @@ def test_the_name_index_follows_changes(engine: Engine, demo: dict[str, str], db
         s.delete(s.get(Candidate, 31))
     with db.session() as s:
         assert index.search(s, settings, "赵六").ids == []  # erased: read again from scratch
+
+
+def test_strangers_and_candidates_cannot_use_the_console(engine: Engine, demo: dict[str, str], db: Database) -> None:
+    from bot.console.buttons import CardAction, HrReply
+
+    cand, other = Chat(engine, 1), Chat(engine, 2)
+    cand.send(f"/start {demo['张三']}")
+    other.send(f"/start {demo['李娜']}")
+    for line in ("/find 张三", "/msg 1 你好", "/attended prod-2026-12"):
+        assert "我不认识" in cand.send(line)[0].text  # type: ignore[union-attr]
+    cand.press(CardAction("attended", 2).button("forged"))
+    assert "按钮已经失效" in cand.texts()
+    assert cand_row(db, "李娜").outcome is None
+    # HR writes to 张三; 李娜 cannot answer in that thread with a forged button.
+    Chat(engine, HR_ADMIN).send("/msg 1 你好")
+    other.press(HrReply(1).button("forged"))
+    assert "无法在这里回复" in other.texts() and cand_row(db, "李娜").hr_reply_to is None
+    with db.session() as s:
+        assert len(s.exec(select(AuditLog).where(AuditLog.action == "hr_denied")).all()) == 4
