@@ -341,3 +341,22 @@ def test_strangers_and_candidates_cannot_use_the_console(engine: Engine, demo: d
     assert "无法在这里回复" in other.texts() and cand_row(db, "李娜").hr_reply_to is None
     with db.session() as s:
         assert len(s.exec(select(AuditLog).where(AuditLog.action == "hr_denied")).all()) == 4
+
+
+def test_a_quoted_marker_or_a_pending_message_never_hijacks_a_ticket_answer(engine: Engine, demo: dict[str, str],
+                                                                          db: Database) -> None:
+    a, b = Chat(engine, 1), Chat(engine, 2)
+    a.send(f"/start {demo['张三']}")
+    b.send(f"/start {demo['李娜']}")
+    hr = Chat(engine, HR_ADMIN)
+    hr.send("/msg 2 你好")  # thread #msg1 is with 李娜
+    a.send("公司股票代码 #msg1 是多少")  # 张三 quotes the marker in a question
+    a.click("问HR")
+    [ticket] = a.says(HR_ADMIN)
+    hr.send("/find 李娜")
+    hr.click("发私信")  # a message to 李娜 is pending ...
+    hr.send("代码是 600000", reply_to=ticket.text)  # ... but HR answers 张三's ticket by replying to it
+    assert any("600000" in e.text for e in hr.says(1))
+    assert not any("600000" in e.text for e in hr.says(2))
+    with db.session() as s:
+        assert [m.text for m in s.exec(select(HrMessage)).all()] == ["你好"]

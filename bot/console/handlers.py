@@ -417,9 +417,11 @@ class ConsoleHandlers:
                     turn.session.add(cand)
             return False
         text = (ev.text or "").strip()
+        # Only the first line of the message replied to: the rest may quote what someone typed.
+        head = (ev.reply_to_text or "").split("\n", 1)[0]
         if turn.staff is not None:
-            ref = MSG_REF.search(ev.reply_to_text or "")
-            to = TO_REF.search(ev.reply_to_text or "")
+            ref = MSG_REF.search(head)
+            to = TO_REF.search(head)
             pending = self._compose.pop(ev.user_id, None)
             target: int | None = None
             if ref is not None:
@@ -427,7 +429,7 @@ class ConsoleHandlers:
                 target = message.candidate_id if message is not None else -1
             elif to is not None:
                 target = int(to.group(1))
-            elif pending is not None and time.monotonic() - pending[1] < COMPOSE_SECONDS:
+            elif pending is not None and not ev.reply_to_text and time.monotonic() - pending[1] < COMPOSE_SECONDS:
                 target = pending[0]
             if target is not None:
                 if not turn.staff.can_act:
@@ -440,7 +442,7 @@ class ConsoleHandlers:
                     self._send_from_hr(turn, found, text)
                 return True
         if cand is not None and text:
-            ref = MSG_REF.search(ev.reply_to_text or "")
+            ref = MSG_REF.search(head)
             if ref is not None:
                 message = turn.session.get(HrMessage, int(ref.group(1)))
                 if message is None or message.candidate_id != cand.id:
