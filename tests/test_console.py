@@ -282,6 +282,9 @@ def test_outcomes_from_the_cli(cli: CliRunner, demo: dict[str, str], db: Databas
     assert rows["王伟"]["outcome"] == "withdrawn" and rows["刘洋"]["outcome"] == "attended"
     assert rows["张三"]["outcome"] is None and rows["张三"]["telegram_user_id"] is None
     assert cand_row(db, "王伟").outcome_reason == "去了隔壁厂" and cand_row(db, "王伟").outcome_by == "cli"
+    with db.session() as s:
+        details = [a.detail for a in s.exec(select(AuditLog).where(AuditLog.action == "mark_outcome")).all()]
+        assert details == ["withdrawn reason=(free text)", "attended"]
 
     result = cli.invoke(app, ["cohorts", "mark-attended", "prod-2027-01", "--except", "14,15", "--dry-run"])
     assert result.exit_code == 0 and "would mark 3" in result.output
@@ -360,3 +363,9 @@ def test_a_quoted_marker_or_a_pending_message_never_hijacks_a_ticket_answer(engi
     assert not any("600000" in e.text for e in hr.says(2))
     with db.session() as s:
         assert [m.text for m in s.exec(select(HrMessage)).all()] == ["你好"]
+
+
+def test_withdraw_reasons_are_the_same_list_in_every_language(engine: Engine) -> None:
+    texts = engine.ctx.texts
+    lists = [list(texts.raw(loc, "withdraw_reasons")) for loc in engine.ctx.settings.locales]
+    assert all(lst == lists[0] for lst in lists) and len(lists[0]) >= 5

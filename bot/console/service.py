@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from store.models import AuditLog, Candidate, HrMember, HrMessage, LessonProgres
 OUTCOMES = ("attended", "withdrawn")
 WITHDRAWN_STAGE = "withdrawn"  # config.yaml's side exit; marking withdrawn moves there when it exists
 MAX_TEXT = 4096  # Telegram's limit for one message
+_REASON_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def reason_ids(texts: Texts) -> list[str]:
@@ -51,8 +53,10 @@ def mark(session: Session, settings: Settings, cand: Candidate, outcome: str, re
     cand.outcome, cand.outcome_reason, cand.outcome_at, cand.outcome_by = outcome, reason, now, actor
     cand.updated_at = now
     session.add(cand)
+    # A reason from the list is an id; free text (from the CLI) is not copied into the audit log.
+    shown = reason if reason is None or _REASON_ID.fullmatch(reason) else "(free text)"
     session.add(AuditLog(at=now, actor=actor, action="mark_outcome", candidate_id=cand.id,
-                         detail=outcome if reason is None else f"{outcome} reason={reason}"))
+                         detail=outcome if shown is None else f"{outcome} reason={shown}"))
     stage = None
     if outcome == "withdrawn" and WITHDRAWN_STAGE in settings.stages:
         if set_stage(session, settings, cand, WITHDRAWN_STAGE, actor, now).changed:
