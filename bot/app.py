@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.console.handlers import ConsoleHandlers
 from bot.crypto import Sealer
 from bot.documents.handlers import DocumentHandlers
 from bot.engine.core import AppContext, Engine, Router
@@ -119,5 +120,6 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     ExportHandlers().register(router)
+    ConsoleHandlers(engine, {k: dict(v.title) for k, v in content.library.lessons.items()}).register(router)
     router.check()
     return engine

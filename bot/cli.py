@@ -19,6 +19,7 @@ from bot.app import ContentError, build_engine, load_content, load_library
 from bot.clock import SystemClock
 from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
+from bot.console.cli import register as register_console_cli
 from bot.demo import database_is_empty, load_demo
 from bot.engine.core import Engine
 from bot.faq import pending
@@ -49,6 +50,7 @@ app.add_typer(faq_app, name="faq")
 app.add_typer(flows_app, name="flows")
 app.add_typer(hr_app, name="hr")
 cand_app.command("export")(export_command)
+register_console_cli(cand_app, cohort_app)
 
 log = logging.getLogger("hrbot")
 
@@ -222,7 +224,7 @@ def candidates_list(as_json: Annotated[bool, typer.Option("--json")] = False) ->
     rows = [
         {"id": c.id, "external_id": c.external_id, "name": c.name, "phone": c.phone, "role": c.role,
          "department": c.department, "cohort": c.cohort_id, "stage": c.stage, "language": c.language,
-         "telegram_user_id": c.telegram_user_id,
+         "telegram_user_id": c.telegram_user_id, "outcome": c.outcome,
          "last_seen_at": c.last_seen_at.isoformat() if c.last_seen_at else None}
         for c in cands
     ]

@@ -49,7 +49,7 @@ class Candidate(SQLModel, table=True):
     # An HR member the candidate is answering (tapped "reply to HR"): their next typed message goes there.
     hr_reply_to: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(index=True)  # /find reads what changed since its last search (bot/console)
 
 
 class CandidateTask(SQLModel, table=True):
