@@ -29,11 +29,15 @@ from bot.faq.normalize import Normalizer
 from bot.yamlsrc import Problem, YamlSyntaxError, load_file
 from store.models import FaqProposal, Ticket
 
+KEY_LENGTH = 300  # faqproposal.question_key: a longer question is told apart by its first 300 characters
+
 HEADER = """\
 # FAQ entries proposed from HR's answers in chat ("add to FAQ"). Review each one:
 #   - a new entry: check the id (snake_case), the question(s), and write the answer in every language;
 #   - or, to make the question an example of an existing entry, replace `id` and `answer` with
 #     `add_to: <entry id>` (see `similar_to` for the closest existing entry).
+# Items with `add_to:` are questions candidates asked (tapped under "did you mean", or HR linked to the entry):
+#   check that the question fits that entry (edit it, or delete the item to drop it); `taps` = how often.
 # Then run `hrbot faq merge`: complete items move to content/faq.yaml, incomplete ones stay here.
 """
 
@@ -94,6 +98,7 @@ def propose_example(session: Session, *, entry_id: str, question: str, key: str,
     new proposal, or None if it only counted (or, for a ticket, if the ticket was proposed already)."""
     if not key:
         return None
+    key = key[:KEY_LENGTH]
     if ticket is not None and ticket.added_to_faq_at is not None:
         return None
     same = FaqProposal.entry_id == entry_id, FaqProposal.question_key == key
