@@ -19,6 +19,7 @@ Two ways of feeding:
 
 from __future__ import annotations
 
+import csv
 import sys
 import tempfile
 from collections import defaultdict
@@ -93,21 +94,25 @@ def bench(name: str) -> None:
     cases = read_cases(cases_path, set(before.ids))
     oos = [c for c in cases if c.expected is None]
     a, b = halves(cases)
+    with cases_path.open(encoding="utf-8-sig", newline="") as f:
+        kind_of = {row_no: row.get("kind") or "" for row_no, row in enumerate(csv.DictReader(f), start=2)}
     totals: dict[str, Figures | None] = {"before": None, "after, all fed": None, "after, tap-only": None}
+    english: dict[str, Figures | None] = dict.fromkeys(totals)
     fed_counts = {"all": 0, "tap": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for fed, test in ((a, b), (b, a)):
             held = test + oos
-            totals["before"] = add(totals["before"], evaluate(held, before.match)[0])
-            after_all = fed_faq(faq_path, fed, settings, normalize, Path(tmp))
-            totals["after, all fed"] = add(totals["after, all fed"], evaluate(held, after_all.match)[0])
+            held_en = [c for c in test if kind_of.get(c.row) == "english"]
             tapped = []
             for c in fed:
                 m = before.match(c.query)
                 if m.outcome == "suggest" and c.expected in m.suggestions:
                     tapped.append(c)
-            after_taps = fed_faq(faq_path, tapped, settings, normalize, Path(tmp))
-            totals["after, tap-only"] = add(totals["after, tap-only"], evaluate(held, after_taps.match)[0])
+            indexes = {"before": before, "after, all fed": fed_faq(faq_path, fed, settings, normalize, Path(tmp)),
+                       "after, tap-only": fed_faq(faq_path, tapped, settings, normalize, Path(tmp))}
+            for label, index in indexes.items():
+                totals[label] = add(totals[label], evaluate(held, index.match)[0])
+                english[label] = add(english[label], evaluate(held_en, index.match)[0])
             fed_counts["all"] += len(fed)
             fed_counts["tap"] += len(tapped)
     print(f"\n{name}: {len(faq.entries)} entries; {len(a) + len(b)} in-scope questions in two halves "
@@ -119,6 +124,9 @@ def bench(name: str) -> None:
     for label, fig in totals.items():
         assert fig is not None
         print(row(f"{name}, {label}", fig))
+    for label, fig in english.items():
+        assert fig is not None
+        print(row(f"{name}, English questions only, {label}", fig))
 
 
 def main() -> None:
