@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -25,6 +27,7 @@ from bot.learning import flowparts as learning_flowparts
 from bot.learning.handlers import LearningHandlers
 from bot.learning.loader import load_lessons, load_rewards_and_resources
 from bot.learning.model import LearningContent
+from bot.live import LiveContent, LiveTexts, ReloadError
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.outbox.store import queue_outgoing
@@ -59,6 +62,16 @@ def load_library(settings: Settings) -> Library:
     return lib
 
 
+@dataclass(frozen=True)
+class Editable:
+    """What the running bot re-reads after an edit (bot.live): texts, flows and the learning content, and the
+    nudge rules checked against them. One version of all of them at a time."""
+
+    texts: Texts
+    library: Library
+    rules: RuleSet
+
+
 @dataclass
 class Content:
     texts: Texts
@@ -68,16 +81,12 @@ class Content:
     library: Library
 
 
-def load_content(settings: Settings) -> Content:
-    """Load content/ and report every problem at once."""
-    problems: list[Problem] = []
+def _load_editable(settings: Settings, problems: list[Problem]) -> tuple[Texts | None, Library, RuleSet]:
     texts = None
     try:
         texts = Texts.load(settings.content_dir, settings.locales, settings.default_locale)
     except TextsError as exc:
         problems.extend(exc.problems)
-    welcome, welcome_problems = load_welcome(settings.content_dir, set(settings.departments), settings.locales)
-    problems.extend(welcome_problems)
     library = Library()
     try:
         library = load_library(settings)
@@ -90,6 +99,37 @@ def load_content(settings: Settings) -> Content:
             rules.flow_titles = {f.id: f.title for f in library.flows.values()}
         except RulesError as exc:
             problems.extend(exc.problems)
+    return texts, library, rules
+
+
+def load_editable(settings: Settings) -> Editable:
+    """Texts, flows, lessons, rewards, resources and rules, with the checks of `hrbot validate` (ReloadError)."""
+    problems: list[Problem] = []
+    texts, library, rules = _load_editable(settings, problems)
+    if problems or texts is None:
+        raise ReloadError(problems)
+    return Editable(texts, library, rules)
+
+
+def editable_files(settings: Settings) -> list[Path]:
+    """The files a live reload watches: every YAML file under content/ and flows/ but the FAQ's own (the FAQ
+    reloads by itself) and the demo company's data."""
+    faq = settings.file.faq
+    own = {settings.content_path(f).resolve() for f in (faq.file, faq.intents_file, faq.pending_file)}
+    demo = (settings.content_dir / "demo").resolve()
+    found: list[Path] = []
+    for root in dict.fromkeys((settings.content_dir.resolve(), settings.flows_dir.resolve())):
+        if root.is_dir():
+            found += [p for p in root.rglob("*.yaml") if p.resolve() not in own and demo not in p.resolve().parents]
+    return found
+
+
+def load_content(settings: Settings) -> Content:
+    """Load content/ and report every problem at once."""
+    problems: list[Problem] = []
+    texts, library, rules = _load_editable(settings, problems)
+    welcome, welcome_problems = load_welcome(settings.content_dir, set(settings.departments), settings.locales)
+    problems.extend(welcome_problems)
     try:
         load_checked(settings)  # the index itself is built on first use (bot.faq.runtime)
     except FaqError as exc:
@@ -102,8 +142,12 @@ def load_content(settings: Settings) -> Content:
 def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
                  content: Content | None = None) -> Engine:
     content = content or load_content(settings)
-    ctx = AppContext(settings=settings, db=db, texts=content.texts, clock=clock or SystemClock(),
-                     rules=content.rules)
+    # Texts, flows and lessons are read through one holder that swaps versions whole after an edit (bot.live).
+    live = LiveContent(lambda: load_editable(settings), lambda: editable_files(settings),
+                       Editable(content.texts, content.library, content.rules))
+    ctx = AppContext(settings=settings, db=db, texts=cast(Texts, LiveTexts(lambda: live.current().texts,
+                                                                          lambda: live.version)),
+                     clock=clock or SystemClock(), rules=content.rules, content_turn=live.turn)
     router = Router()
     engine = Engine(ctx, router, enqueue=queue_outgoing)
     Onboarding(engine, content.welcome, settings.content_dir).register(router)
@@ -111,11 +155,11 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     FaqHandlers(engine, content.faq).register(router)
     secret = settings.env.secret_key
     sealer = Sealer(secret.get_secret_value()) if secret else None
-    runner = FlowRunner(content.library, engine.main_menu)
-    learning_flowparts.install(runner, content.library.lessons)
+    runner = FlowRunner(lambda: live.current().library, engine.main_menu)
+    learning_flowparts.install(runner)
     profile_flowparts.install(runner, sealer)
     FlowHandlers(runner).register(router)
-    LearningHandlers(content.library, runner).register(router)
+    LearningHandlers(lambda: live.current().library, runner).register(router)
     ProfileHandlers(runner, sealer).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)

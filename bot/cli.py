@@ -419,17 +419,23 @@ def faq_merge() -> None:
 
 @faq_app.command("proposals")
 def faq_proposals(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Questions HR proposed for the FAQ in chat ("add to FAQ") that nobody has reviewed yet."""
+    """Questions proposed for the FAQ that nobody has reviewed yet: HR's answers in chat ("add to FAQ"), and example
+    questions for existing entries (HR's "it is: ..." links, candidates' taps on "did you mean")."""
     settings = _settings()
     with _database(settings).session() as session:
         proposals = pending.pending_proposals(session)
     if as_json:
         rows = [{"id": p.id, "ticket": p.ticket_id, "created_at": p.created_at.isoformat(), "created_by": p.created_by,
                  "similar_to": p.similar_to, "answer_locale": p.answer_locale, "question": p.question,
-                 "answer": p.answer} for p in proposals]
+                 "answer": p.answer, "source": p.source, "add_to": p.entry_id, "taps": p.taps} for p in proposals]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for p in proposals:
+        if p.entry_id is not None:
+            taps = f"\t{p.taps} taps" if p.source == "tap" else (f"\tticket {p.ticket_id}" if p.ticket_id else "")
+            typer.echo(f"{p.id}\texample for {p.entry_id} ({p.source})\t{p.created_at.date().isoformat()}{taps}")
+            typer.echo(f"  Q: {p.question}")
+            continue
         similar = f"\tclosest entry: {p.similar_to}" if p.similar_to else ""
         typer.echo(f"{p.id}\tticket {p.ticket_id}\t{p.created_at.date().isoformat()}{similar}")
         typer.echo(f"  Q: {p.question}")
@@ -464,7 +470,8 @@ def faq_propose(
         with _database(settings).session() as session:
             if reject is not None:
                 row = pending.reject(session, reject, now)
-                typer.echo(f"rejected proposal {row.id} (ticket {row.ticket_id}); it will not be exported.")
+                what = f"ticket {row.ticket_id}" if row.ticket_id else f"example for {row.entry_id}"
+                typer.echo(f"rejected proposal {row.id} ({what}); it will not be exported.")
                 return
             rows = pending.export(session, path, settings.locales, now, chosen)
     except pending.ProposalError as exc:
@@ -475,7 +482,8 @@ def faq_propose(
         typer.echo("no pending proposals to export.")
         return
     for row in rows:
-        typer.echo(f"exported proposal {row.id} (ticket {row.ticket_id}) to {path}")
+        what = f"example for {row.entry_id}" if row.entry_id else f"ticket {row.ticket_id}"
+        typer.echo(f"exported proposal {row.id} ({what}) to {path}")
     typer.echo("review them there (id, translations), then run `hrbot faq merge`.")
 
 

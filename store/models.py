@@ -214,19 +214,31 @@ class Ticket(SQLModel, table=True):
 
 
 class FaqProposal(SQLModel, table=True):
-    """An answered question HR proposed for the FAQ ("add to FAQ"). It holds the candidate's words, so it stays
-    here until HR reviews it: `hrbot faq propose --export` writes the chosen ones to the pending file for the
-    merge, `--reject` drops one."""
+    """A question proposed for the FAQ, kept here until HR reviews it (it holds a candidate's words):
+    an answered ticket HR proposed as a new entry ("add to FAQ", source hr_answer), or a question proposed as an
+    example of an existing entry (`entry_id`): HR linked an answered ticket to it (hr_link), or candidates tapped
+    that entry under "did you mean" (tap; the same question tapped again counts in `taps`).
+    `hrbot faq propose --export` writes the chosen ones to the pending file for the merge, `--reject` drops one."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "question_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
+    faq_query_id: int | None = Field(default=None, foreign_key="faqquery.id",
+                                     description="the first tap's query (source tap)")
+    source: str = Field(default="hr_answer", max_length=12, description="hr_answer | hr_link | tap")
+    entry_id: str | None = Field(default=None, max_length=48, description="the entry it is an example of")
     question: str = Field(sa_column=Column(Text, nullable=False))
-    answer: str = Field(sa_column=Column(Text, nullable=False))
+    question_key: str | None = Field(default=None, max_length=300, description="the question normalised")
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answer_locale: str = Field(max_length=8, description="the language HR answered in (the candidate's)")
     similar_to: str | None = Field(default=None, max_length=48, description="closest existing FAQ entry")
     status: str = Field(default="pending", max_length=12, index=True, description="pending | exported | rejected")
+    taps: int = Field(default=1, description="how many times it was proposed (taps on the same question)")
     created_at: datetime
-    created_by: int = Field(sa_column=Column(BigInteger, nullable=False), description="the HR admin's user id")
+    last_at: datetime | None = None
+    created_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True),
+                                   description="the HR admin's user id (none for a candidate's tap)")
     reviewed_at: datetime | None = None
 
 

@@ -122,10 +122,13 @@ TABLES: dict[str, TableMap] = {
     # answered_by is an HR admin's id.
     "ticket": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "question": "free_text", "answer": "free_text"},
                      "id kind faq_query_id status created_at answered_by answered_at added_to_faq_at"),
-    # A copy of an answered ticket proposed for the FAQ, theirs through the ticket until HR reviews it.
+    # A question proposed for the FAQ (an answered ticket, or a tapped suggestion), theirs through the ticket or
+    # the query until HR reviews it; question_key is the question normalised.
     "faqproposal": _table(
-        (Link("ticket_id", "ticket.id"),), {"question": "free_text", "answer": "free_text"},
-        "id ticket_id answer_locale similar_to status created_at created_by reviewed_at"),
+        (Link("ticket_id", "ticket.id"), Link("faq_query_id", "faqquery.id")),
+        {"question": "free_text", "question_key": "free_text", "answer": "free_text"},
+        "id ticket_id faq_query_id source entry_id answer_locale similar_to status taps created_at last_at "
+        "created_by reviewed_at"),
     # That a candidate may drop out is about them; the row holds only a kind, a time and its ticket.
     "risksignal": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier"}, "id kind at ticket_id"),
     # Where a candidate is in a flow; `vars` holds what they typed in answer to a flow's questions.

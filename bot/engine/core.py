@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -55,6 +56,9 @@ class AppContext:
     # The nudge rules the scheduler runs (bot.nudges.rules.RuleSet). The app loads and hands them over; the
     # engine never reads them, so it names no capability's type.
     rules: Any = None
+    # Entered around each turn: content that can change while the bot runs (bot.live) is read from one version
+    # for the whole turn.
+    content_turn: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def __post_init__(self) -> None:
         self.staff = StaffDirectory(self.settings)
@@ -220,7 +224,7 @@ class Engine:
         self.ctx = ctx
         self.router = router
         self.enqueue = enqueue
-        self._menus: dict[tuple[str, int], tuple[tuple[Button, ...], ...]] = {}
+        self._menus: dict[tuple[str, int, int], tuple[tuple[Button, ...], ...]] = {}
         # Told (from the thread that handled the update) when messages were queued for the outbox sender.
         self.on_queued: Callable[[], None] | None = None
         # Shown every turn once it is handled (which handler the router chose): tests and diagnostics.
@@ -231,7 +235,7 @@ class Engine:
     def handle(self, event: Event) -> list[Effect]:
         """Handle one event; never raises: a failure becomes a friendly sentence in the user's language."""
         try:
-            with self.ctx.db.session() as session:
+            with self.ctx.content_turn(), self.ctx.db.session() as session:
                 if event.update_id is not None and not self._first_time(session, event.update_id):
                     return []
                 turn = self._turn(session, event)
@@ -254,8 +258,11 @@ class Engine:
 
     def main_menu(self, locale: str) -> tuple[tuple[Button, ...], ...]:
         """The menu under most replies: the same for every candidate in a language, so built once per menu."""
-        key = (locale, len(self.router.menu))  # capabilities register entries while the app is built
+        # Capabilities register entries while the app is built; the texts may be edited while it runs (bot.live).
+        key = (locale, len(self.router.menu), getattr(self.ctx.texts, "version", 0))
         menu = self._menus.get(key)
+        if menu is None and len(self._menus) > 64:
+            self._menus.clear()
         if menu is None:
             buttons = [MenuButton(e.name).button(self.ctx.texts.get(locale, e.text_key)) for e in self.router.menu]
             menu = self._menus[key] = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))

@@ -45,5 +45,13 @@ class FaqAdd(ButtonData, prefix="faqadd"):
     ticket: int
 
 
+@dataclass(frozen=True)
+class FaqLink(ButtonData, prefix="faqlink"):
+    """HR: this answered ticket asks what an existing entry answers; propose its question as an example of it."""
+
+    ticket: int
+    entry: str
+
+
 # The menu's "ask a question" entry before it became a MenuButton ("faqq:menu").
 alias("faqq", MenuButton("ask"))

@@ -10,9 +10,9 @@ from sqlmodel import Session
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button
 from bot.faq import service
-from bot.faq.buttons import FaqAdd, FaqAskHr, FaqPick, FaqVote, StayOption
+from bot.faq.buttons import FaqAdd, FaqAskHr, FaqLink, FaqPick, FaqVote, StayOption
 from bot.faq.catalog import FaqEntry
-from bot.faq.pending import propose
+from bot.faq.pending import propose, propose_example
 from bot.faq.runtime import FaqRuntime
 from bot.logsafe import log_failure
 from bot.profile.idnumber import mask_id_numbers_in
@@ -48,6 +48,7 @@ class FaqHandlers:
         router.button(FaqAskHr, self.ask_hr, audience="candidate")
         router.button(StayOption, self.stay_option, audience="candidate")
         router.button(FaqAdd, self.add_to_faq, audience="hr", writes=True)
+        router.button(FaqLink, self.link_to_entry, audience="hr", writes=True)
         router.menu_entry(30, "ask", "menu_ask", self.prompt)
         router.text_handler = self.free_text
 
@@ -147,6 +148,10 @@ class FaqHandlers:
         if entry_id not in self.runtime.current().faq.by_id:  # the FAQ changed since the buttons were sent
             turn.say(turn.t("button_expired"), buttons=self.engine.main_menu(turn.locale))
             return
+        if query.entry_id != entry_id:  # learning from use: the question is proposed as an example of the entry
+            loaded = self.runtime.current()
+            propose_example(turn.session, entry_id=entry_id, question=query.text, key=loaded.normalize(query.text),
+                            source="tap", locale=turn.locale, now=turn.ctx.clock.now(), faq_query_id=query.id)
         query.entry_id = entry_id
         turn.session.add(query)
         self._say_answer(turn, query, entry_id)
@@ -217,8 +222,7 @@ class FaqHandlers:
         cand = turn.session.get(Candidate, ticket.candidate_id)
         assert cand is not None
         turn.audit("answer_ticket", cand.id, f"ticket {ticket.id}")
-        buttons = ((FaqAdd(ticket.id or 0).button(turn.t("hr_add_faq_button")),),) if ticket.kind == "question" \
-            else ()
+        buttons = self._proposal_buttons(turn, ticket) if ticket.kind == "question" else ()
         if cand.telegram_chat_id is None or cand.unreachable_at is not None:
             turn.say(turn.t("hr_reply_unreachable", name=cand.name, ticket=ticket.id), buttons=buttons)
             return
@@ -226,6 +230,21 @@ class FaqHandlers:
         turn.say(turn.ctx.texts.get(locale, "hr_answer_to_candidate", question=ticket.question,
                                     answer=ticket.answer or ""), chat_id=cand.telegram_chat_id)
         turn.say(turn.t("hr_reply_sent", name=cand.name, ticket=ticket.id), buttons=buttons)
+
+    def _proposal_buttons(self, turn: Turn, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+        """Under HR's "answered": add the question as a new entry, or say which existing entry it asks about (the
+        closest ones)."""
+        rows: list[tuple[Button, ...]] = [(FaqAdd(ticket.id or 0).button(turn.t("hr_add_faq_button")),)]
+        try:
+            faq = self.runtime.current().faq
+            closest = self.runtime.closest(ticket.question)
+        except Exception as exc:  # noqa: BLE001 - the answer went out; the buttons are a convenience
+            log_failure(log, f"closest FAQ entries for ticket {ticket.id}", exc)
+            return tuple(rows)
+        for entry_id in closest:
+            label = entry_label(faq.by_id[entry_id], turn.locale)
+            rows.append((FaqLink(ticket.id or 0, entry_id).button(turn.t("hr_faq_link_button", question=label)),))
+        return tuple(rows)
 
     def inbox(self, turn: Turn) -> None:
         tickets, total = service.open_tickets(turn.session, scope=turn.staff.where() if turn.staff else None)
@@ -257,6 +276,31 @@ class FaqHandlers:
         added = propose(turn.session, ticket, answer_locale=locale, similar_to=similar, by=turn.event.user_id,
                         now=turn.ctx.clock.now())
         turn.say(turn.t("hr_faq_proposed" if added else "hr_faq_already_proposed", ticket=ticket.id))
+
+    def link_to_entry(self, turn: Turn, data: FaqLink) -> None:
+        """HR says an answered question asks what an existing entry answers: propose it as an example question."""
+        ticket = turn.session.get(Ticket, data.ticket)
+        if ticket is None or not turn.in_scope(turn.session.get(Candidate, ticket.candidate_id)):
+            turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
+            return
+        if ticket.status != "answered" or not ticket.answer:
+            turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))
+            return
+        loaded = self.runtime.current()
+        entry = loaded.faq.by_id.get(data.entry)
+        if entry is None:  # the FAQ changed since the buttons were sent
+            turn.say(turn.t("button_expired"))
+            return
+        if ticket.added_to_faq_at is not None:
+            turn.say(turn.t("hr_faq_already_proposed", ticket=ticket.id))
+            return
+        cand = turn.session.get(Candidate, ticket.candidate_id)
+        locale = (cand.language if cand else None) or turn.ctx.settings.default_locale
+        propose_example(turn.session, entry_id=entry.id, question=ticket.question,
+                        key=loaded.normalize(ticket.question), source="hr_link", locale=locale,
+                        now=turn.ctx.clock.now(), ticket=ticket, by=turn.event.user_id)
+        turn.audit("faq_link", ticket.candidate_id, f"ticket {ticket.id} -> {entry.id}")
+        turn.say(turn.t("hr_faq_linked", ticket=ticket.id, question=entry_label(entry, turn.locale)))
 
     @staticmethod
     def _similar_entry(session: Session, ticket: Ticket) -> str | None:

@@ -1,4 +1,5 @@
-"""FAQ proposals from HR's chat answers ("add to FAQ"), from the button to content/faq.yaml.
+"""FAQ proposals from HR's chat answers ("add to FAQ", or "this is entry X") and from candidates' taps on "did you
+mean", from the button to content/faq.yaml.
 
 The button keeps a proposal in the database (`faqproposal`): it holds a candidate's own words, which leave the
 database only when HR reviews them. `hrbot faq propose --export` writes the chosen ones to
@@ -28,11 +29,15 @@ from bot.faq.normalize import Normalizer
 from bot.yamlsrc import Problem, YamlSyntaxError, load_file
 from store.models import FaqProposal, Ticket
 
+KEY_LENGTH = 300  # faqproposal.question_key: a longer question is told apart by its first 300 characters
+
 HEADER = """\
 # FAQ entries proposed from HR's answers in chat ("add to FAQ"). Review each one:
 #   - a new entry: check the id (snake_case), the question(s), and write the answer in every language;
 #   - or, to make the question an example of an existing entry, replace `id` and `answer` with
 #     `add_to: <entry id>` (see `similar_to` for the closest existing entry).
+# Items with `add_to:` are questions candidates asked (tapped under "did you mean", or HR linked to the entry):
+#   check that the question fits that entry (edit it, or delete the item to drop it); `taps` = how often.
 # Then run `hrbot faq merge`: complete items move to content/faq.yaml, incomplete ones stay here.
 """
 
@@ -84,10 +89,51 @@ def propose(session: Session, ticket: Ticket, *, answer_locale: str, similar_to:
     return True
 
 
+def propose_example(session: Session, *, entry_id: str, question: str, key: str, source: str, locale: str,
+                    now: datetime, ticket: Ticket | None = None, faq_query_id: int | None = None,
+                    by: int | None = None) -> FaqProposal | None:
+    """Keep a question as a proposed example question of an existing entry (a candidate tapped that entry under
+    "did you mean", or HR linked an answered ticket to it). The same question (normalised: `key`) for the same
+    entry is one proposal whose `taps` count up, whatever its status (a rejected one stays rejected). Returns the
+    new proposal, or None if it only counted (or, for a ticket, if the ticket was proposed already)."""
+    if not key:
+        return None
+    key = key[:KEY_LENGTH]
+    if ticket is not None and ticket.added_to_faq_at is not None:
+        return None
+    same = FaqProposal.entry_id == entry_id, FaqProposal.question_key == key
+    existing = session.exec(select(FaqProposal).where(*same)).first()
+    if existing is None:
+        try:
+            with session.begin_nested():
+                row = FaqProposal(ticket_id=ticket.id if ticket is not None else None, faq_query_id=faq_query_id,
+                                  source=source, entry_id=entry_id, question=question, question_key=key,
+                                  answer_locale=locale, similar_to=entry_id, created_at=now, last_at=now,
+                                  created_by=by)
+                session.add(row)
+            if ticket is not None:
+                ticket.added_to_faq_at = now
+                session.add(ticket)
+            return row
+        except IntegrityError:  # proposed at the same moment by another tap, or this ticket by another HR member
+            if ticket is not None:
+                return None
+            existing = session.exec(select(FaqProposal).where(*same)).first()
+            if existing is None:
+                return None
+    existing.taps += 1
+    existing.last_at = now
+    session.add(existing)
+    if ticket is not None:
+        ticket.added_to_faq_at = now
+        session.add(ticket)
+    return None
+
+
 def pending_proposals(session: Session) -> list[FaqProposal]:
-    """Proposals nobody has reviewed yet, oldest first."""
-    return list(session.exec(select(FaqProposal).where(FaqProposal.status == "pending")
-                             .order_by(col(FaqProposal.id))).all())
+    """Proposals nobody has reviewed yet: new entries oldest first, then example questions, most tapped first."""
+    rows = session.exec(select(FaqProposal).where(FaqProposal.status == "pending").order_by(col(FaqProposal.id)))
+    return sorted(rows.all(), key=lambda p: (p.entry_id is not None, -p.taps if p.entry_id else 0, p.id or 0))
 
 
 class ProposalError(Exception):
@@ -149,10 +195,27 @@ def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[s
         data = CommentedMap()
         data["pending"] = CommentedSeq()
     items = data.setdefault("pending", CommentedSeq())
-    present = {i.get("ticket") for i in items if isinstance(i, dict)}
+    present = {("ticket", i.get("ticket")) for i in items if isinstance(i, dict) and i.get("ticket") is not None}
+    present |= {("proposal", i.get("proposal")) for i in items if isinstance(i, dict) and i.get("proposal")}
     added = False
     for proposal in proposals:
-        if proposal.ticket_id in present:
+        mark = ("ticket", proposal.ticket_id) if proposal.ticket_id is not None else ("proposal", proposal.id)
+        if mark in present or ("proposal", proposal.id) in present:
+            continue
+        present.add(mark)
+        added = True
+        if proposal.entry_id is not None:  # an example question of an existing entry: merge adds it there
+            item = CommentedMap()
+            item["proposal"] = proposal.id
+            if proposal.ticket_id is not None:
+                item["ticket"] = proposal.ticket_id
+            item["added"] = proposal.created_at.date().isoformat()
+            item["source"] = proposal.source
+            if proposal.taps > 1:
+                item["taps"] = proposal.taps
+            item["add_to"] = proposal.entry_id
+            item["questions"] = CommentedSeq([proposal.question])
+            items.append(item)
             continue
         item = CommentedMap()
         item["ticket"] = proposal.ticket_id
@@ -161,13 +224,11 @@ def write_pending(path: Path, proposals: Sequence[FaqProposal], locales: tuple[s
         item["questions"] = CommentedSeq([proposal.question])
         answers = CommentedMap()
         for loc in locales:
-            answers[loc] = proposal.answer if loc == proposal.answer_locale else ""
+            answers[loc] = (proposal.answer or "") if loc == proposal.answer_locale else ""
         item["answer"] = answers
         if proposal.similar_to:
             item["similar_to"] = proposal.similar_to
         items.append(item)
-        present.add(proposal.ticket_id)
-        added = True
     if added:
         text = _dump(data)
         _write_atomic(path, text if text.startswith("#") else HEADER + text)

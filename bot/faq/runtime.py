@@ -158,6 +158,15 @@ class FaqRuntime:
         log.info("FAQ loaded: %d entries", len(faq.entries))
         return Loaded(faq, intents, normalize, index, withdrawal, stamp)
 
+    def closest(self, text: str, n: int = 3) -> list[str]:
+        """The ids of the n entries that score highest for a message (for HR: "this is entry X")."""
+        loaded = self.current()
+        normalized = loaded.normalize(text)
+        if not normalized or not loaded.index.ids:
+            return []
+        scores = loaded.index.scores(normalized, loaded.index.encode_query(normalized), text)
+        return [loaded.index.ids[i] for i in np.argsort(-scores, kind="stable")[:n]]
+
     def match(self, text: str) -> tuple[Match, bool]:
         """(what the FAQ says, whether the message signals dropping out)."""
         loaded = self.current()

@@ -75,16 +75,36 @@ ContextValue = Callable[[Turn], Any]  # a value flow texts can use, for the cand
 
 
 class FlowRunner:
-    def __init__(self, library: FlowLibrary, main_menu: Callable[[str], tuple[tuple[Button, ...], ...]]):
-        self.library = library
+    def __init__(self, library: FlowLibrary | Callable[[], FlowLibrary],
+                 main_menu: Callable[[str], tuple[tuple[Button, ...], ...]]):
+        # The library may change while the bot runs (bot.live): a function gives the current one.
+        self._library: Callable[[], FlowLibrary] = library if callable(library) else (lambda: library)
         self.main_menu = main_menu
-        self.flows: dict[str, Flow] = dict(library.flows)  # and the flows others generate (lesson:<id>, quiz:<id>)
+        # Flows others generate from the library (lesson:<id>, quiz:<id>), made again for each new library.
+        self.generators: list[Callable[[FlowLibrary], list[Flow]]] = []
+        self._flows: tuple[FlowLibrary, dict[str, Flow]] | None = None
         self.step_kinds: dict[str, StepKind] = {}
         self.actions: dict[str, Action] = {}
         self.stores: dict[str, FieldStore] = {}  # scope -> store; `vars` is the flow's own
         self.context_values: dict[str, ContextValue] = {}
         self.env = template_environment()
         self._compiled: dict[str, Any] = {}
+
+    @property
+    def library(self) -> FlowLibrary:
+        return self._library()
+
+    @property
+    def flows(self) -> dict[str, Flow]:
+        """The library's flows and the generated ones, of the current version."""
+        library = self._library()
+        cached = self._flows
+        if cached is None or cached[0] is not library:
+            flows = dict(library.flows)
+            for generate in self.generators:
+                flows.update((f.id, f) for f in generate(library))
+            cached = self._flows = (library, flows)
+        return cached[1]
 
     # -- entry points -------------------------------------------------------------------------------------------
     def active(self, turn: Turn) -> FlowSession | None:

@@ -3,14 +3,15 @@ and result steps, the award_points action and the `points` flow texts can use.""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from bot.engine.core import MenuButton, Turn
-from bot.flows.model import Flow, Step
+from bot.flows.model import Flow, FlowLibrary, Step
 from bot.flows.runner import FlowRun, FlowRunner, StepKind
 from bot.learning import points as ledger
 from bot.learning.buttons import LearnButton
-from bot.learning.model import Lesson, QuizQuestion
+from bot.learning.model import LearningContent, Lesson, QuizQuestion
 from bot.learning.quiz import needed, record_attempt
 
 OPTION_MARKS = "ABCD"
@@ -67,8 +68,12 @@ class QuestionStep(StepKind):
 class ResultStep(StepKind):
     """The end of a quiz: scored (bot.learning.quiz), then passed with the points, or failed with a retry."""
 
-    def __init__(self, lessons: dict[str, Lesson]):
-        self.lessons = lessons
+    def __init__(self, lessons: Callable[[], dict[str, Lesson]]):
+        self._lessons = lessons
+
+    @property
+    def lessons(self) -> dict[str, Lesson]:
+        return self._lessons()
 
     def run(self, run: FlowRun, step: Step) -> None:
         turn = run.turn
@@ -110,13 +115,19 @@ def points_balance(turn: Turn) -> Any:
     return ledger.balance(turn.session, turn.candidate.id)
 
 
-def install(runner: FlowRunner, lessons: dict[str, Lesson]) -> None:
-    """Lend the runner the lesson flows, the quiz's steps, award_points and `points`."""
-    for lesson in lessons.values():
-        for with_parts in (True, False):
-            f = lesson_flow(lesson, with_parts)
-            runner.flows[f.id] = f
+def _lessons(library: FlowLibrary) -> dict[str, Lesson]:
+    return cast(LearningContent, library).lessons
+
+
+def lesson_flows(library: FlowLibrary) -> list[Flow]:
+    return [lesson_flow(lesson, with_parts) for lesson in _lessons(library).values() for with_parts in (True, False)]
+
+
+def install(runner: FlowRunner) -> None:
+    """Lend the runner the lesson flows (made from the current library's lessons), the quiz's steps,
+    award_points and `points`."""
+    runner.generators.append(lesson_flows)
     runner.step_kinds["question"] = QuestionStep(runner)
-    runner.step_kinds["result"] = ResultStep(lessons)
+    runner.step_kinds["result"] = ResultStep(lambda: _lessons(runner.library))
     runner.actions["award_points"] = award_points
     runner.context_values["points"] = points_balance

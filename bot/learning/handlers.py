@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -14,9 +16,14 @@ from store.models import Candidate, LessonProgress, Redemption
 
 
 class LearningHandlers:
-    def __init__(self, library: LearningContent, runner: FlowRunner):
-        self.library = library
+    def __init__(self, library: LearningContent | Callable[[], LearningContent], runner: FlowRunner):
+        # The content may change while the bot runs (bot.live): a function gives the current one.
+        self._library: Callable[[], LearningContent] = library if callable(library) else (lambda: library)
         self.runner = runner
+
+    @property
+    def library(self) -> LearningContent:
+        return self._library()
 
     def register(self, router: Router) -> None:
         router.command("learn", self.learn, audience="candidate", menu_key="cmd_learn")
