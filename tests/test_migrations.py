@@ -49,13 +49,13 @@ def _insert(conn: object, table: str, values: dict[str, object]) -> None:
     conn.execute(text(sql), row)  # type: ignore[attr-defined]
 
 
-def test_0008_keeps_the_proposals_made_before_it_and_goes_back(db_url: str) -> None:
+def test_faq_examples_migration_keeps_the_proposals_made_before_it_and_goes_back(db_url: str) -> None:
     from alembic import command
     from sqlalchemy import text
 
     from store.db import alembic_config
 
-    upgrade(db_url, "0007")
+    upgrade(db_url, "0008_console")
     engine = make_engine(db_url)
     with engine.begin() as conn:
         _insert(conn, "candidate", {"id": 1, "phone": "+8613800000001"})
@@ -69,7 +69,7 @@ def test_0008_keeps_the_proposals_made_before_it_and_goes_back(db_url: str) -> N
         assert tuple(row) == (1, "宿舍楼有电梯吗", "有。", "hr_answer", 1, None, 100000001)
         _insert(conn, "faqproposal", {"question": "宿舍可以住单间吗", "source": "tap", "entry_id": "dorm_room",
                                       "question_key": "宿舍可以住单间吗", "taps": 1, "status": "pending"})
-    command.downgrade(alembic_config(db_url), "0007")  # the proposals without a ticket cannot stay
+    command.downgrade(alembic_config(db_url), "0008_console")  # the proposals without a ticket cannot stay
     with engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM faqproposal")).scalar() == 1
     upgrade(db_url)

@@ -1,7 +1,7 @@
 """faq proposals without a ticket: example questions for an existing entry (tapped suggestions, HR's links)
 
 Revision ID: 0008_faq_examples
-Revises: 0007
+Revises: 0008_console
 Create Date: 2026-12-01 00:20:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0008_faq_examples'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008_console'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
