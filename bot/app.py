@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.broadcast.handlers import BroadcastHandlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Sealer
@@ -117,5 +118,6 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     ProfileHandlers(runner, sealer).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
+    BroadcastHandlers(content.library.lessons).register(router)
     router.check()
     return engine

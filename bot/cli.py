@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
 from bot.app import ContentError, build_engine, load_content, load_library
+from bot.broadcast.cli import broadcast_command, broadcasts_app
 from bot.clock import SystemClock
 from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
@@ -47,6 +48,8 @@ app.add_typer(nudge_app, name="nudges")
 app.add_typer(faq_app, name="faq")
 app.add_typer(flows_app, name="flows")
 app.add_typer(hr_app, name="hr")
+app.command("broadcast")(broadcast_command)
+app.add_typer(broadcasts_app, name="broadcasts")
 
 log = logging.getLogger("hrbot")
 
