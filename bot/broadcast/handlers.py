@@ -46,7 +46,8 @@ class BroadcastHandlers:
         now = turn.ctx.clock.now()
         uid = turn.event.user_id
         turn.session.execute(update(Broadcast).where(col(Broadcast.created_by) == uid,
-                                                     col(Broadcast.status) == "draft").values(status="cancelled"))
+                                                     col(Broadcast.status) == "draft")
+                             .values(status="cancelled", finished_at=now))
         content = service.new_content()
         content["hr_locale"] = turn.locale
         bc = Broadcast(created_by=uid, created_at=now, audience="all", content=json.dumps(content), status="draft",
@@ -193,6 +194,7 @@ class BroadcastHandlers:
 
     def _b_cancel(self, turn: Turn, bc: Broadcast, content: dict[str, Any], value: str) -> None:
         bc.status = "cancelled"
+        bc.finished_at = turn.ctx.clock.now()
         turn.say(turn.t("bc_draft_cancelled"))
 
     # -- typed input ------------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ class BroadcastProgress:
                             text=message.text, buttons=json.dumps(rows, ensure_ascii=False) if rows else None))
                         self._close(session, bc, now)
                     continue
-                if message.text == self._shown.get(bc.id) and not final:
+                if message.text == self._shown.get(bc.id, row.text) and not final:
                     continue
                 since = self.monotonic() - self._edited_at.get(bc.id, -1e9)
                 if not final and since < self.every:

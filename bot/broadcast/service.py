@@ -291,9 +291,15 @@ def queue(session: Session, bc: Broadcast, recipients: Reach, now: datetime, *, 
 
 def cancel(session: Session, broadcast_id: int, now: datetime, actor: str) -> int | None:
     """Stop a broadcast: what is not sent yet is dropped. The number dropped; None if it was not running."""
+    # A scheduled one never started: HR's answer is its whole report. A running one is reported by the
+    # progress job once the message in flight (if any) has settled.
     moved = session.execute(update(Broadcast).where(col(Broadcast.id) == broadcast_id,
-                                                    col(Broadcast.status).in_(("sending", "scheduled")))
-                            .values(status="cancelled"))
+                                                    col(Broadcast.status) == "scheduled")
+                            .values(status="cancelled", finished_at=now))
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        moved = session.execute(update(Broadcast).where(col(Broadcast.id) == broadcast_id,
+                                                        col(Broadcast.status) == "sending")
+                                .values(status="cancelled"))
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return None
     dropped = session.execute(update(Outbox).where(col(Outbox.broadcast_id) == broadcast_id,
@@ -351,7 +357,7 @@ def unreachable_names(session: Session, broadcast_id: int) -> list[tuple[int, st
 
 
 def recent(session: Session, limit: int = 10, created_by: int | None = None) -> list[Broadcast]:
-    query = select(Broadcast).where(col(Broadcast.status) != "draft")
+    query = select(Broadcast).where(col(Broadcast.status) != "draft", col(Broadcast.total) > 0)  # queued ones
     if created_by is not None:
         query = query.where(col(Broadcast.created_by) == created_by)
     return list(session.exec(query.order_by(col(Broadcast.id).desc()).limit(limit)).all())
