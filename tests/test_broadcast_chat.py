@@ -348,3 +348,23 @@ def test_cli_json_contracts(engine: Engine, demo: dict[str, str], db: Database, 
     assert too_long.exit_code == 2 and "4097" in too_long.output
     nobody = runner.invoke(app, ["broadcast", "--audience", "cohort:qa-2027-01", "--text-file", str(text)], env=env)
     assert nobody.exit_code == 2 and "Nobody" in nobody.output
+
+
+def test_cli_schedules_in_company_time(engine: Engine, demo: dict[str, str], db: Database, settings: Settings,
+                                       tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.cli import app
+
+    bind_all(db, "prod-2026-12")
+    text = tmp_path / "msg.txt"
+    text.write_text("新年安排", encoding="utf-8")
+    result = CliRunner().invoke(app, ["broadcast", "--audience", "cohort:prod-2026-12", "--text-file", str(text),
+                                      "--at", "2030-01-01 10:00", "--json"],
+                                env={"DATABASE_URL": settings.database_url})
+    assert result.exit_code == 0, result.output
+    bid = json.loads(result.stdout)["broadcast_id"]
+    assert latest(db).status == "scheduled"
+    due = {r.next_attempt_at for r in outbox_of(db, bid)}
+    assert {d.replace(tzinfo=UTC) if d and d.tzinfo is None else d for d in due} == {
+        datetime(2030, 1, 1, 2, 0, tzinfo=UTC)}  # 10:00 in Shanghai

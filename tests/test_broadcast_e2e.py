@@ -178,3 +178,39 @@ async def test_sigkill_mid_broadcast_then_restart(settings: Settings, db: Databa
     assert set(counts) == set(chats)  # nobody missed
     assert sum(n - 1 for n in counts.values()) <= 1  # at most the one in flight at the kill
     assert latest(db).id == bid
+
+
+async def test_paid_broadcast_only_when_enabled_and_urgent(tg: FakeTelegram, db: Database, settings: Settings,
+                                                           clock: FixedClock, demo: dict[str, str]) -> None:
+    """config.yaml's broadcasts.paid_for_urgent: urgent broadcasts are sent with allow_paid_broadcast."""
+    import json
+
+    from bot.app import build_engine
+    from bot.engine.effects import message_from_json
+
+    cands = bind(db, tg, "prod-2026-12")
+    policy = settings.file.broadcasts.model_copy(update={"paid_for_urgent": True})
+    settings.file = settings.file.model_copy(update={"broadcasts": policy})
+    engine = build_engine(settings, db, clock)
+    adapter = TelegramAdapter(engine, tg.token, tg.url)
+    await adapter.application.initialize()
+    try:
+        for urgent in (False, True):
+            with db.session() as s:
+                content = service.new_content()
+                content.update(texts={"zh-CN": f"付费 {urgent}"}, html=False)
+                bc = Broadcast(created_by=0, created_at=clock.now(), audience="all", content=json.dumps(content),
+                               status="draft", urgent=urgent)
+                s.add(bc)
+                s.flush()
+                found = service.reach(s, service.parse_audience("cohort:prod-2026-12", service.known_ids(settings)),
+                                      None)
+                paid = urgent and settings.file.broadcasts.paid_for_urgent
+                service.queue(s, bc, found, clock.now(), default_locale="zh-CN", paid=paid, actor="cli")
+                row = s.exec(select(Outbox).where(Outbox.broadcast_id == bc.id)).first()
+                assert row is not None and row.effect is not None
+                await adapter.send(message_from_json(cands[0].telegram_chat_id or 0, row.effect))
+        sends = tg.calls_of("sendMessage")
+        assert [c.params.get("allow_paid_broadcast") for c in sends[-2:]] in ([None, True], [None, "true"])
+    finally:
+        await adapter.application.shutdown()

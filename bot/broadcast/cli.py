@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -90,7 +90,8 @@ def broadcast_command(
             content = service.new_content()
             content.update(texts={settings.default_locale: text}, html=as_html)
             bc = Broadcast(created_by=0, created_at=now, audience=aud.text, content=json.dumps(content,
-                           ensure_ascii=False), urgent=urgent, status="draft", scheduled_at=when)
+                           ensure_ascii=False), urgent=urgent, status="draft",
+                           scheduled_at=when.astimezone(UTC) if when else None)
             session.add(bc)
             session.flush()
             paid = urgent and settings.file.broadcasts.paid_for_urgent

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -259,6 +259,8 @@ def queue(session: Session, bc: Broadcast, recipients: Reach, now: datetime, *, 
     The status moves with a conditional UPDATE, so a second confirm (a double tap, another HR member) queues
     nothing; the dedupe key ``broadcast:<id>:<candidate>`` stops a second row for anyone anyway."""
     assert bc.id is not None
+    if bc.scheduled_at is not None and bc.scheduled_at.tzinfo is None:  # read back from the database: UTC
+        bc.scheduled_at = bc.scheduled_at.replace(tzinfo=UTC)
     scheduled = bc.scheduled_at is not None and bc.scheduled_at > now
     status = "scheduled" if scheduled else "sending"
     moved = session.execute(update(Broadcast).where(col(Broadcast.id) == bc.id, col(Broadcast.status) == "draft")
@@ -267,7 +269,7 @@ def queue(session: Session, bc: Broadcast, recipients: Reach, now: datetime, *, 
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return False
     content = load_content(bc)
-    due = bc.scheduled_at if scheduled else now
+    due = bc.scheduled_at.astimezone(UTC) if scheduled and bc.scheduled_at else now
     priority, _ = KINDS["broadcast"]
     effects: dict[str, str] = {}
     rows = []
