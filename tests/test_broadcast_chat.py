@@ -368,3 +368,47 @@ def test_cli_schedules_in_company_time(engine: Engine, demo: dict[str, str], db:
     due = {r.next_attempt_at for r in outbox_of(db, bid)}
     assert {d.replace(tzinfo=UTC) if d and d.tzinfo is None else d for d in due} == {
         datetime(2030, 1, 1, 2, 0, tzinfo=UTC)}  # 10:00 in Shanghai
+
+
+def test_audience_has_not_finished_a_lesson_and_times(engine: Engine, demo: dict[str, str], db: Database,
+                                                      clock: FixedClock) -> None:
+    from datetime import datetime
+
+    import pytest
+
+    from bot.broadcast import service
+    from store.models import LessonProgress
+
+    cands = bind_all(db, "prod-2026-12")
+    lessons = list(engine.router.commands["broadcast"].handler.__self__.lessons)  # type: ignore[attr-defined]
+    with db.session() as s:
+        s.add(LessonProgress(candidate_id=cands[0].id, lesson_id=lessons[0], passed_at=clock.now(),
+                             updated_at=clock.now()))
+        s.add(LessonProgress(candidate_id=cands[1].id, lesson_id=lessons[0], updated_at=clock.now()))  # not passed
+    known = service.known_ids(engine.ctx.settings, lessons)
+    with db.session() as s:
+        everyone = service.reach(s, service.parse_audience("cohort:prod-2026-12", known), None)
+        unfinished = service.reach(s, service.parse_audience(f"cohort:prod-2026-12,lesson:{lessons[0]}", known), None)
+    ids = {r[0] for r in unfinished.recipients}
+    assert cands[0].id not in ids and cands[1].id in ids
+    assert len(unfinished.recipients) == len(everyone.recipients) - 1
+    with pytest.raises(service.BroadcastError) as err:
+        service.parse_audience("department:prodution", known)
+    assert err.value.values["suggestion"] == "department:production"
+
+    tz = engine.ctx.settings.tz
+    now = clock.now()  # 2026-11-27 10:00 in Shanghai
+    def local(text: str) -> str:
+        return service.parse_when(text, now, tz).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    assert local("明天 10:00") == "2026-11-28 10:00"
+    assert local("tomorrow 9:30") == "2026-11-28 09:30"
+    assert local("后天 下午3点") == "2026-11-29 15:00"
+    assert local("12-01 08:00") == "2026-12-01 08:00"
+    assert local("12月3日 9:00") == "2026-12-03 09:00"
+    assert local("2027-01-05 10:00") == "2027-01-05 10:00"
+    assert local("18:00") == "2026-11-27 18:00"
+    for past in ("今天 9:00", "2026-11-01 10:00"):
+        with pytest.raises(service.BroadcastError) as err:
+            service.parse_when(past, now, tz)
+        assert err.value.key == "bc_time_past"
+    assert isinstance(now, datetime)
