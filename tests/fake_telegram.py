@@ -468,6 +468,14 @@ class FakeUser:
                "file_size": declared_size if declared_size is not None else len(content)}
         return await self._exchange({"message": self._msg(document=doc)}, expect)
 
+    async def send_video(self, size: int, caption: str | None = None, expect: int = 1) -> list[dict[str, Any]]:
+        """A video (Telegram keeps it; bots re-send it by file_id)."""
+        file_id = f"up-video-{next(self.server._message_ids)}"
+        video = {"file_id": file_id, "file_unique_id": file_id + "u", "width": 640, "height": 360, "duration": 10,
+                 "mime_type": "video/mp4", "file_size": size}
+        extra = {"caption": caption} if caption else {}
+        return await self._exchange({"message": self._msg(video=video, **extra)}, expect)
+
     async def send_sticker(self, expect: int = 1) -> list[dict[str, Any]]:
         sticker = {"file_id": "stk", "file_unique_id": "stku", "type": "regular", "width": 512, "height": 512,
                    "is_animated": False, "is_video": False}

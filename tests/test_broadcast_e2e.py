@@ -214,3 +214,19 @@ async def test_paid_broadcast_only_when_enabled_and_urgent(tg: FakeTelegram, db:
         assert [c.params.get("allow_paid_broadcast") for c in sends[-2:]] in ([None, True], [None, "true"])
     finally:
         await adapter.application.shutdown()
+
+
+async def test_a_video_with_a_caption_is_previewed_and_sent_by_file_id(
+        bot: TelegramAdapter, tg: FakeTelegram, db: Database) -> None:
+    cands = bind(db, tg, "prod-2026-12")
+    hr = tg.user(HR_ADMIN)
+    await hr.send("/broadcast")
+    await hr.click("所有人")
+    await hr.click("✅ 继续")
+    await hr.send_video(5_000_000, caption="<i>厂区</i>路线视频", expect=3)
+    videos = tg.calls_of("sendVideo")
+    assert videos and videos[-1].params["video"].startswith("up-video-")  # re-sent by file_id, not uploaded
+    assert videos[-1].params["caption"] == "<i>厂区</i>路线视频" and videos[-1].params["parse_mode"] == "HTML"
+    await hr.click(button(hr, "立即发给"))
+    chat = cands[0].telegram_chat_id or 0
+    await tg.wait_for(lambda: any("video" in m for m in tg.sent[chat]), timeout=10)
