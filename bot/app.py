@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from bot.broadcast.handlers import BroadcastHandlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.console.handlers import ConsoleHandlers
@@ -165,5 +166,6 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     HrHandlers().register(router)
     ExportHandlers().register(router)
     ConsoleHandlers(engine, {k: dict(v.title) for k, v in content.library.lessons.items()}).register(router)
+    BroadcastHandlers(content.library.lessons).register(router)
     router.check()
     return engine

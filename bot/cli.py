@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
 from bot.app import ContentError, build_engine, load_content, load_library
+from bot.broadcast.cli import broadcast_command, broadcasts_app
 from bot.clock import SystemClock
 from bot.cohorts import sync_cohorts
 from bot.config import ConfigError, Settings, load_settings
@@ -51,6 +52,8 @@ app.add_typer(flows_app, name="flows")
 app.add_typer(hr_app, name="hr")
 cand_app.command("export")(export_command)
 register_console_cli(cand_app, cohort_app)
+app.command("broadcast")(broadcast_command)
+app.add_typer(broadcasts_app, name="broadcasts")
 
 log = logging.getLogger("hrbot")
 

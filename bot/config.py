@@ -188,6 +188,16 @@ class SenderPolicy(_Model):
     retry_base_seconds: float = Field(default=5.0, gt=0)
 
 
+class BroadcastPolicy(_Model):
+    """HR's broadcasts (/broadcast, hrbot broadcast)."""
+
+    # Telegram's paid broadcasts: urgent broadcasts are sent with allow_paid_broadcast=True, which lets the bot
+    # exceed 30 messages/s for a fee per message (Telegram Stars from the bot's balance). Off by default; the
+    # sender's own pace (sender.messages_per_second) is not changed by it.
+    paid_for_urgent: bool = False
+    progress_seconds: float = Field(default=3.0, ge=1, le=60)  # HR's progress message is edited at most this often
+
+
 class RateLimit(_Model):
     count: int = Field(default=20, ge=1, le=1000)
     seconds: int = Field(default=60, ge=1, le=86400)
@@ -242,6 +252,7 @@ class FileConfig(_Model):
     database: DatabaseSection = DatabaseSection()
     nudges: NudgePolicy = NudgePolicy()
     sender: SenderPolicy = SenderPolicy()
+    broadcasts: BroadcastPolicy = BroadcastPolicy()
     faq: FaqPolicy = FaqPolicy()
     learning: LearningPolicy = LearningPolicy()
     documents: DocumentPolicy = DocumentPolicy()

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from bot.broadcast.progress import BroadcastProgress
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Texts
@@ -94,6 +95,9 @@ class Scheduler:
                  clock: Clock):
         self.db, self.settings, self.texts, self.rules, self.clock = db, settings, texts, rules, clock
         self.sender = Sender(db, settings, transport, clock, renderer=NudgeRenderer(db, settings, texts, rules))
+        # Broadcasts: scheduled ones start, HR's progress message is edited, the report is written.
+        editor = transport if hasattr(transport, "edit") else None
+        self.broadcasts = BroadcastProgress(db, settings, texts, clock, editor, wake=self.sender.wake)  # type: ignore[arg-type]
         self.leadership = Leadership(db)
         self.cache = PlannerCache()
         self._aps = AsyncIOScheduler(timezone=settings.tz)
@@ -103,6 +107,7 @@ class Scheduler:
     async def start(self) -> None:
         self._aps.add_job(self._tick, "interval", seconds=self.settings.file.nudges.tick_seconds,
                           next_run_time=self.clock.now(), max_instances=1, coalesce=True, id="nudges")
+        self._aps.add_job(self._broadcasts, "interval", seconds=1, max_instances=1, coalesce=True, id="broadcasts")
         self._aps.start()
 
     async def _tick(self) -> None:
@@ -123,6 +128,14 @@ class Scheduler:
                 log.info("nudges: %s queued, %s skipped, %s dropped", result.queued, result.skipped, result.dropped)
         except Exception as exc:  # noqa: BLE001 - the database may be away; the next tick tries again
             log_failure(log, "nudge tick", exc)
+
+    async def _broadcasts(self) -> None:
+        if not self.leadership.held or self._sender_task is None:
+            return  # the elected process (the one running the sender) follows broadcasts
+        try:
+            await self.broadcasts.tick()
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
+            log_failure(log, "broadcast progress", exc)
 
     async def _stop_sender(self) -> None:
         self._stop.set()

@@ -6,6 +6,7 @@ is for (`── → chat N ──`), exactly what Telegram would have been asked
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bot.broadcast.progress import BroadcastProgress
 from bot.engine.core import Engine
 from bot.engine.effects import AnswerButton, Button, Effect, Message, Say, SendFiles, SendMedia
 from bot.engine.events import Event
@@ -44,6 +46,9 @@ class Shell:
         ctx = engine.ctx
         self.outbox = LocalDelivery(ctx.db, ctx.settings, ctx.texts, ctx.rules, ctx.clock, self._delivered)
         self.planner = PlannerCache()
+        # Broadcasts: scheduled ones start, HR's progress message is "edited" (printed again), the report.
+        self.broadcasts = BroadcastProgress(ctx.db, ctx.settings, ctx.texts, ctx.clock, _PrintedEdits(self))
+        self.broadcasts.every = 0.0
 
     @classmethod
     def for_user(cls, engine: Engine, *, phone: str | None, hr: bool, language_code: str | None,
@@ -97,6 +102,9 @@ class Shell:
         try:
             tick(ctx.db, ctx.settings, ctx.rules, ctx.clock.now(), self.planner)
             self.outbox.run_due()
+            for _ in range(2):  # the progress after the sender ran, then the report once all is settled
+                asyncio.run(self.broadcasts.tick())
+                self.outbox.run_due()
         except Exception as exc:  # noqa: BLE001 - the conversation goes on whatever the outbox does
             log_failure(log, "shell outbox", exc)
 
@@ -167,3 +175,14 @@ class Shell:
 
     def _locale(self) -> str:
         return self.engine.locale_for(self.language_code)
+
+
+class _PrintedEdits:
+    """The shell's "edit message": the new text is printed with the id of the message it replaces."""
+
+    def __init__(self, shell: Shell):
+        self.shell = shell
+
+    async def edit(self, message: Say, message_id: int) -> None:
+        self.shell.write(f"  ── ✎ message {message_id} now reads ──")
+        self.shell.show(message, proactive=True)

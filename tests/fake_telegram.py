@@ -71,6 +71,7 @@ class FakeTelegram:
     _new_message: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
+    edits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # chat id -> messages edited
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> FakeTelegram:
@@ -265,7 +266,8 @@ class FakeTelegram:
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         self._check_markup(p.get("reply_markup"))
-        return self._message(chat_id, text=text, reply_markup=p.get("reply_markup"))
+        return self._message(chat_id, text=text, reply_markup=p.get("reply_markup"), parse_mode=p.get("parse_mode"),
+                             allow_paid_broadcast=p.get("allow_paid_broadcast"))
 
     def _media(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
         chat_id = self._check_chat(p)
@@ -287,6 +289,28 @@ class FakeTelegram:
         else:
             media = {"file_id": file_id, "file_unique_id": file_id + "u"}
         return self._message(chat_id, caption=caption, **{kind: media, "reply_markup": p.get("reply_markup")})
+
+    def _m_editMessageText(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Change a message the bot sent (the newest text is what the user sees; ``edits`` counts them)."""
+        chat_id = int(p.get("chat_id", 0))
+        message_id = int(p.get("message_id", 0))
+        msg = next((m for m in self.sent.get(chat_id, []) if m["message_id"] == message_id), None)
+        if msg is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text = p.get("text", "")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        self._check_markup(p.get("reply_markup"))
+        if msg.get("text") == text and msg.get("reply_markup") == p.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        msg["text"] = text
+        msg["edit_date"] = int(time.time())
+        if p.get("reply_markup") is not None:
+            msg["reply_markup"] = p["reply_markup"]
+        else:
+            msg.pop("reply_markup", None)
+        self.edits[chat_id] += 1
+        return msg
 
     def _m_sendPhoto(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._media(p, "photo")
@@ -443,6 +467,14 @@ class FakeUser:
         doc = {"file_id": file_id, "file_unique_id": file_id + "u", "file_name": name, "mime_type": mime,
                "file_size": declared_size if declared_size is not None else len(content)}
         return await self._exchange({"message": self._msg(document=doc)}, expect)
+
+    async def send_video(self, size: int, caption: str | None = None, expect: int = 1) -> list[dict[str, Any]]:
+        """A video (Telegram keeps it; bots re-send it by file_id)."""
+        file_id = f"up-video-{next(self.server._message_ids)}"
+        video = {"file_id": file_id, "file_unique_id": file_id + "u", "width": 640, "height": 360, "duration": 10,
+                 "mime_type": "video/mp4", "file_size": size}
+        extra = {"caption": caption} if caption else {}
+        return await self._exchange({"message": self._msg(video=video, **extra)}, expect)
 
     async def send_sticker(self, expect: int = 1) -> list[dict[str, Any]]:
         sticker = {"file_id": "stk", "file_unique_id": "stku", "type": "regular", "width": 512, "height": 512,

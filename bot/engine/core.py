@@ -124,9 +124,11 @@ class Turn:
         elif paths:
             self._emit(SendFiles(self.event.chat_id, tuple(paths), tuple(captions)))
 
-    def send(self, message: Message, *, kind: str = "notice", candidate_id: int | None = None) -> None:
-        """A message for another chat, delivered by the outbox sender: ``kind`` is notice or hr_alert."""
-        self.outgoing.append(Outgoing(message, kind, candidate_id))
+    def send(self, message: Message, *, kind: str = "notice", candidate_id: int | None = None,
+             dedupe_key: str | None = None) -> None:
+        """A message for another chat, delivered by the outbox sender: ``kind`` is notice or hr_alert.
+        ``dedupe_key``: queued once whatever repeats (a key already in the outbox queues nothing)."""
+        self.outgoing.append(Outgoing(message, kind, candidate_id, dedupe_key))
 
     def _emit(self, message: Message) -> None:
         if message.chat_id == self.event.chat_id:
@@ -140,6 +142,7 @@ class Outgoing:
     message: Message
     kind: str  # notice | hr_alert
     candidate_id: int | None = None
+    dedupe_key: str | None = None
 
 
 Handler = Callable[[Turn], None]

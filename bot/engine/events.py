@@ -23,10 +23,11 @@ class Event:
     language_code: str | None = None
     chat_type: str = "private"
     unsupported: str | None = None  # sticker, voice, photo, edited ... (what we could not take)
+    text_html: str | None = None  # the text with the formatting the sender applied, as Telegram HTML
     reply_to_text: str | None = None  # text of the bot message this one replies to (HR answering a ticket)
     # kind == "file": a photo or a document. The adapter has already copied it to file_path (None when it was
     # not downloaded: too large, or a type we do not take).
-    file_kind: str | None = None  # photo | document
+    file_kind: str | None = None  # photo | document | video
     file_id: str | None = None
     file_name: str | None = None
     mime_type: str | None = None

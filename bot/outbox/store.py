@@ -16,7 +16,10 @@ from store.db import Database
 from store.models import AuditLog, Candidate, Outbox
 
 # What each kind of proactive message is: its priority in the queue, and whether quiet hours hold it.
-KINDS = {"hr_alert": (90, True), "notice": (70, True), "message": (70, True), "nudge": (50, False)}
+# A broadcast goes after notices (an HR answer to one person is not held up by 10,000 others) and before
+# nudges; it waits for morning unless HR marked it urgent (the row's own urgent flag).
+KINDS = {"hr_alert": (90, True), "notice": (70, True), "message": (70, True), "broadcast": (60, False),
+         "nudge": (50, False)}
 
 
 def enqueue(session: Session, *, dedupe_key: str, kind: str, chat_id: int, text: str | None, now: datetime,
@@ -49,7 +52,7 @@ def enqueue_message(session: Session, message: Message, *, kind: str, now: datet
                     priority: int | None = None) -> bool:
     """Queue an engine message (text with buttons, a photo, files ...) for the sender to deliver."""
     key = dedupe_key or f"{kind}:{uuid.uuid4().hex}"
-    if isinstance(message, Say):
+    if isinstance(message, Say) and not (message.html or message.paid):
         return enqueue(session, dedupe_key=key, kind=kind, chat_id=message.chat_id, text=message.text, now=now,
                        candidate_id=candidate_id, buttons=buttons_to_rows(message.buttons) or None, urgent=urgent,
                        priority=priority)
@@ -59,7 +62,8 @@ def enqueue_message(session: Session, message: Message, *, kind: str, now: datet
 
 def queue_outgoing(session: Session, out: Outgoing, now: datetime) -> None:
     """The engine's hook: a turn's message for another chat becomes an outbox row in the turn's transaction."""
-    enqueue_message(session, out.message, kind=out.kind, now=now, candidate_id=out.candidate_id)
+    enqueue_message(session, out.message, kind=out.kind, now=now, candidate_id=out.candidate_id,
+                    dedupe_key=out.dedupe_key)
 
 
 def message_of(row: Outbox) -> Message:

@@ -31,7 +31,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.engine.core import Engine
-from bot.engine.effects import AnswerButton, Effect, Say, SendFiles, SendMedia
+from bot.engine.effects import TELEGRAM_FILE, AnswerButton, Effect, Say, SendFiles, SendMedia
 from bot.engine.effects import Message as OutMessage
 from bot.engine.events import Event
 from bot.logsafe import log_failure
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
 MEDIA_GROUP_MAX = 10  # Telegram sends 2-10 files as one media group
 # Message contents we can name for the "I can only read text" answer.
+# Entities that are formatting someone applied (a broadcast keeps them, as HTML); links and commands are not.
+FORMATTING = {"bold", "italic", "underline", "strikethrough", "spoiler", "code", "pre", "text_link", "blockquote",
+              "expandable_blockquote"}
 UNSUPPORTED = ("sticker", "voice", "video_note", "audio", "photo", "video", "document", "animation",
                "location", "venue", "poll", "dice", "game")
 
@@ -65,18 +68,27 @@ def update_to_event(update: Update) -> Event | None:
                      contact_user_id=msg.contact.user_id)
     if msg.text is not None:
         replied = msg.reply_to_message
+        formatted = any(e.type in FORMATTING for e in msg.entities)
         return Event.parse_text(msg.text, update_id=update.update_id, user_id=msg.from_user.id,
                                 chat_id=msg.chat.id, language_code=msg.from_user.language_code,
-                                chat_type=msg.chat.type,
+                                chat_type=msg.chat.type, text_html=msg.text_html if formatted else None,
                                 reply_to_text=replied.text if replied is not None and replied.text else None)
+    caption: dict[str, Any] = {}
+    if msg.caption:
+        formatted = any(e.type in FORMATTING for e in msg.caption_entities)
+        caption = {"text": msg.caption, "text_html": msg.caption_html if formatted else None}
     if msg.photo:
         biggest = msg.photo[-1]
         return _base(update, msg, kind="file", file_kind="photo", file_id=biggest.file_id, mime_type="image/jpeg",
-                     file_size=biggest.file_size)
+                     file_size=biggest.file_size, **caption)
     if msg.document is not None:
         d = msg.document
         return _base(update, msg, kind="file", file_kind="document", file_id=d.file_id, file_name=d.file_name,
-                     mime_type=d.mime_type, file_size=d.file_size)
+                     mime_type=d.mime_type, file_size=d.file_size, **caption)
+    if msg.video is not None:  # HR's broadcasts take videos (a candidate's is refused like any type not taken)
+        v = msg.video
+        return _base(update, msg, kind="file", file_kind="video", file_id=v.file_id, file_name=v.file_name,
+                     mime_type=v.mime_type or "video/mp4", file_size=v.file_size, **caption)
     what = next((name for name in UNSUPPORTED if getattr(msg, name, None)), "other")
     return _base(update, msg, kind="unsupported", unsupported=what)
 
@@ -262,11 +274,12 @@ class TelegramAdapter:
             await asyncio.sleep(wait)
         try:
             if isinstance(message, Say):
-                parts = _chunks(message.text)
+                parts = [message.text] if message.html else _chunks(message.text)  # HTML: checked to fit
                 sent = None
                 for i, part in enumerate(parts):
                     markup = self._markup(message) if i == len(parts) - 1 else None
-                    sent = await self.application.bot.send_message(message.chat_id, part, reply_markup=markup)
+                    sent = await self.application.bot.send_message(message.chat_id, part, reply_markup=markup,
+                                                                   **self._extra(message))
                 assert sent is not None
                 return sent.message_id
             if isinstance(message, SendMedia):
@@ -284,11 +297,39 @@ class TelegramAdapter:
         except OSError as exc:  # a stored file has gone missing: sending again will not bring it back
             raise Rejected(f"file not readable: {type(exc).__name__}") from None
 
+    async def edit(self, message: Say, message_id: int) -> None:
+        """Change the text (and buttons) of a message the bot sent (a broadcast's live progress)."""
+        try:
+            await self.application.bot.edit_message_text(message.text, chat_id=message.chat_id,
+                                                         message_id=message_id, reply_markup=self._markup(message),
+                                                         **({"parse_mode": "HTML"} if message.html else {}))
+        except Forbidden as exc:
+            raise Unreachable(exc.message) from None
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            raise RateLimited(retry if isinstance(retry, int | float) else retry.total_seconds()) from None
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            raise Rejected(exc.message) from None
+        except (NetworkError, TelegramError) as exc:
+            raise Transient(f"{type(exc).__name__}: {exc.message}") from None
+
+    @staticmethod
+    def _extra(message: Say | SendMedia) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if message.html:
+            extra["parse_mode"] = "HTML"
+        if message.paid:
+            extra["allow_paid_broadcast"] = True
+        return extra
+
     @staticmethod
     def _markup(effect: Say | SendMedia) -> Any:
         if effect.buttons:
             return InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in effect.buttons]
+                [[InlineKeyboardButton(b.text, url=b.url) if b.url else
+                  InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in effect.buttons]
             )
         if isinstance(effect, SendMedia):
             return None
@@ -303,11 +344,14 @@ class TelegramAdapter:
         bot = self.application.bot
         send = {"photo": bot.send_photo, "video": bot.send_video, "document": bot.send_document}[effect.kind]
         markup = self._markup(effect)
-        cached = self._file_ids.get(effect.path)
+        extra = self._extra(effect)
+        cached = effect.path[len(TELEGRAM_FILE):] if effect.path.startswith(TELEGRAM_FILE) else \
+            self._file_ids.get(effect.path)
         if cached:
-            return (await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup)).message_id
+            return (await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup,
+                               **extra)).message_id
         with Path(effect.path).open("rb") as f:
-            message = await send(effect.chat_id, f, caption=effect.caption, reply_markup=markup)
+            message = await send(effect.chat_id, f, caption=effect.caption, reply_markup=markup, **extra)
         file_id = _file_id(message, effect.kind)
         if file_id:
             self._file_ids[effect.path] = file_id

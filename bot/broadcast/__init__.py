@@ -1,0 +1,1 @@
+"""Broadcasts: one message to many candidates, through the outbox (issue 10)."""
