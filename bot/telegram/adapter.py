@@ -10,7 +10,9 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +274,7 @@ class TelegramAdapter:
         wait = self.pacer.reserve(message.chat_id, asyncio.get_running_loop().time(), cost)
         if wait > 0:
             await asyncio.sleep(wait)
-        try:
+        with _delivery_errors():
             if isinstance(message, Say):
                 parts = [message.text] if message.html else _chunks(message.text)  # HTML: checked to fit
                 sent = None
@@ -285,35 +287,17 @@ class TelegramAdapter:
             if isinstance(message, SendMedia):
                 return await self._send_media(message)
             return await self._send_files(message)
-        except Forbidden as exc:
-            raise Unreachable(exc.message) from None
-        except RetryAfter as exc:
-            retry = exc.retry_after
-            raise RateLimited(retry if isinstance(retry, int | float) else retry.total_seconds()) from None
-        except BadRequest as exc:
-            raise Rejected(exc.message) from None
-        except (NetworkError, TelegramError) as exc:
-            raise Transient(f"{type(exc).__name__}: {exc.message}") from None
-        except OSError as exc:  # a stored file has gone missing: sending again will not bring it back
-            raise Rejected(f"file not readable: {type(exc).__name__}") from None
 
     async def edit(self, message: Say, message_id: int) -> None:
         """Change the text (and buttons) of a message the bot sent (a broadcast's live progress)."""
-        try:
-            await self.application.bot.edit_message_text(message.text, chat_id=message.chat_id,
-                                                         message_id=message_id, reply_markup=self._markup(message),
-                                                         **({"parse_mode": "HTML"} if message.html else {}))
-        except Forbidden as exc:
-            raise Unreachable(exc.message) from None
-        except RetryAfter as exc:
-            retry = exc.retry_after
-            raise RateLimited(retry if isinstance(retry, int | float) else retry.total_seconds()) from None
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-            raise Rejected(exc.message) from None
-        except (NetworkError, TelegramError) as exc:
-            raise Transient(f"{type(exc).__name__}: {exc.message}") from None
+        with _delivery_errors():
+            try:
+                await self.application.bot.edit_message_text(
+                    message.text, chat_id=message.chat_id, message_id=message_id, reply_markup=self._markup(message),
+                    **({"parse_mode": "HTML"} if message.html else {}))
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():  # the same figures again: nothing to do
+                    raise
 
     @staticmethod
     def _extra(message: Say | SendMedia) -> dict[str, Any]:
@@ -406,6 +390,24 @@ class TelegramAdapter:
             await self.application.stop()
         await self.application.shutdown()
         self._db_pool.shutdown(wait=True)
+
+
+@contextmanager
+def _delivery_errors() -> Iterator[None]:
+    """Bot API errors as the outbox's outcomes (the one mapping, for sends and edits alike)."""
+    try:
+        yield
+    except Forbidden as exc:
+        raise Unreachable(exc.message) from None
+    except RetryAfter as exc:
+        retry = exc.retry_after
+        raise RateLimited(retry if isinstance(retry, int | float) else retry.total_seconds()) from None
+    except BadRequest as exc:
+        raise Rejected(exc.message) from None
+    except (NetworkError, TelegramError) as exc:
+        raise Transient(f"{type(exc).__name__}: {exc.message}") from None
+    except OSError as exc:  # a stored file has gone missing: sending again will not bring it back
+        raise Rejected(f"file not readable: {type(exc).__name__}") from None
 
 
 def _file_id(message: Message, kind: str) -> str | None:
