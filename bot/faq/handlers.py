@@ -261,14 +261,22 @@ class FaqHandlers:
                          "withdrawal": ticket.kind == "withdrawal", **service.age_parts(ticket.created_at, now)})
         turn.say(turn.t("hr_inbox", tickets=rows, total=total, more=total - len(rows)))
 
-    def add_to_faq(self, turn: Turn, data: FaqAdd) -> None:
-        """Keep the answered question as a proposal in the database; HR reviews it with `hrbot faq proposals`."""
-        ticket = turn.session.get(Ticket, data.ticket)
+    @staticmethod
+    def _answered_ticket(turn: Turn, ticket_id: int) -> Ticket | None:
+        """The answered ticket a button under HR's answer names, if it is in this HR member's scope."""
+        ticket = turn.session.get(Ticket, ticket_id)
         if ticket is None or not turn.in_scope(turn.session.get(Candidate, ticket.candidate_id)):
-            turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
-            return
+            turn.say(turn.t("hr_ticket_not_found", ticket=ticket_id))
+            return None
         if ticket.status != "answered" or not ticket.answer:
             turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))
+            return None
+        return ticket
+
+    def add_to_faq(self, turn: Turn, data: FaqAdd) -> None:
+        """Keep the answered question as a proposal in the database; HR reviews it with `hrbot faq proposals`."""
+        ticket = self._answered_ticket(turn, data.ticket)
+        if ticket is None:
             return
         cand = turn.session.get(Candidate, ticket.candidate_id)
         locale = (cand.language if cand else None) or turn.ctx.settings.default_locale
@@ -279,12 +287,8 @@ class FaqHandlers:
 
     def link_to_entry(self, turn: Turn, data: FaqLink) -> None:
         """HR says an answered question asks what an existing entry answers: propose it as an example question."""
-        ticket = turn.session.get(Ticket, data.ticket)
-        if ticket is None or not turn.in_scope(turn.session.get(Candidate, ticket.candidate_id)):
-            turn.say(turn.t("hr_ticket_not_found", ticket=data.ticket))
-            return
-        if ticket.status != "answered" or not ticket.answer:
-            turn.say(turn.t("hr_faq_not_answered", ticket=ticket.id))
+        ticket = self._answered_ticket(turn, data.ticket)
+        if ticket is None:
             return
         loaded = self.runtime.current()
         entry = loaded.faq.by_id.get(data.entry)
