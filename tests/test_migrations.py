@@ -67,7 +67,8 @@ def test_faq_examples_migration_keeps_the_proposals_made_before_it_and_goes_back
         row = conn.execute(text("SELECT ticket_id, question, answer, source, taps, entry_id, created_by "
                                 "FROM faqproposal")).one()
         assert tuple(row) == (1, "宿舍楼有电梯吗", "有。", "hr_answer", 1, None, 100000001)
-        _insert(conn, "faqproposal", {"question": "宿舍可以住单间吗", "source": "tap", "entry_id": "dorm_room",
+        # An explicit id: the row above was written with one too, which PostgreSQL's sequence does not count.
+        _insert(conn, "faqproposal", {"id": 2, "question": "宿舍可以住单间吗", "source": "tap", "entry_id": "dorm_room",
                                       "question_key": "宿舍可以住单间吗", "taps": 1, "status": "pending"})
     command.downgrade(alembic_config(db_url), "0008_console")  # the proposals without a ticket cannot stay
     with engine.begin() as conn:
