@@ -58,8 +58,7 @@ def test_every_button_reaches_a_handler(engine: Engine, demo: dict[str, str], db
         assert me.id is not None
         ledger.award(s, me.id, 500, "test", "walk", NOW)  # enough to redeem a reward
         settings, texts = engine.ctx.settings, engine.ctx.texts
-        text, rows = stage_notice(settings, texts, me)
-        found += [(1, b) for row in buttons_from_rows(rows) for b in row]
+        found += [(1, b) for row in stage_notice(settings, texts, me).buttons for b in row]
     for line in ("/menu", "/status", "/learn", "/points", "/rewards", "/resources", "/profile", "/language",
                  "/help", "宿舍是几人间", "宿舍", "公司股票代码是多少", "我找到别的工作了"):
         found += shown(cand.send(line))

@@ -206,9 +206,7 @@ class ConsoleHandlers:
         elif cand.unreachable_at is not None:
             turn.say(turn.t("hr_stage_set_unreachable", name=cand.name, id=cand.id, stage=label), buttons=show)
         else:
-            text, buttons = stage_notice(settings, turn.ctx.texts, cand)
-            turn.say(text, chat_id=cand.telegram_chat_id,
-                     buttons=tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in buttons))
+            turn.send(stage_notice(settings, turn.ctx.texts, cand), candidate_id=cand.id)
             turn.say(turn.t("hr_stage_set", name=cand.name, id=cand.id, stage=label), buttons=show)
 
     # -- outcomes -------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.engine.core import Router, Turn
-from bot.engine.effects import Button
 from bot.hr.service import HrError, find_candidate, set_stage, stage_notice
 
 
@@ -39,7 +38,5 @@ class HrHandlers:
         if cand.unreachable_at is not None:
             turn.say(turn.t("hr_stage_set_unreachable", name=cand.name, id=cand.id, stage=label[turn.locale]))
             return
-        text, buttons = stage_notice(settings, turn.ctx.texts, cand)
-        turn.say(text, chat_id=cand.telegram_chat_id,
-                 buttons=tuple(tuple(Button(b["text"], b["data"]) for b in row) for row in buttons))
+        turn.send(stage_notice(settings, turn.ctx.texts, cand), candidate_id=cand.id)
         turn.say(turn.t("hr_stage_set", name=cand.name, id=cand.id, stage=label[turn.locale]))

@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.engine.core import MenuButton
+from bot.engine.effects import Say
 from bot.i18n import Texts
-from bot.outbox.store import enqueue
+from bot.outbox.store import enqueue_message
 from bot.phones import normalize_phone
 from bot.yamlsrc import suggest
 from store.models import AuditLog, Candidate, Interaction
@@ -77,19 +78,19 @@ def set_stage(session: Session, settings: Settings, cand: Candidate, stage: str,
     return StageChange(cand, old, stage)
 
 
-def stage_notice(settings: Settings, texts: Texts, cand: Candidate) -> tuple[str, list[list[dict[str, str]]]]:
-    """The message telling a candidate their new stage, in their language, with a status button."""
+def stage_notice(settings: Settings, texts: Texts, cand: Candidate) -> Say:
+    """The message telling a (bound) candidate their new stage, in their language, with a status button."""
+    assert cand.telegram_chat_id is not None
     loc = cand.language or settings.default_locale
     stage = settings.stages[cand.stage]
     text = texts.get(loc, "stage_changed", stage=stage.label[loc], todo=stage.todo[loc] if stage.todo else "")
-    return text, [[{"text": texts.get(loc, "menu_status"), "data": MenuButton("status").pack()}]]
+    return Say(cand.telegram_chat_id, text, ((MenuButton("status").button(texts.get(loc, "menu_status")),),))
 
 
 def queue_stage_notice(session: Session, settings: Settings, texts: Texts, cand: Candidate, now: datetime) -> bool:
     """Queue the stage notice in the outbox (for changes made outside a chat, e.g. the CLI)."""
     if cand.telegram_chat_id is None or cand.id is None:
         return False
-    text, buttons = stage_notice(settings, texts, cand)
-    return enqueue(session, dedupe_key=f"stage:{cand.id}:{cand.stage}:{now.isoformat()}", kind="message",
-                   chat_id=cand.telegram_chat_id, text=text, now=now, candidate_id=cand.id, buttons=buttons,
-                   priority=70)
+    return enqueue_message(session, stage_notice(settings, texts, cand), kind="message", now=now,
+                           candidate_id=cand.id, dedupe_key=f"stage:{cand.id}:{cand.stage}:{now.isoformat()}",
+                           priority=70)
