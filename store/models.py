@@ -211,6 +211,17 @@ class Ticket(SQLModel, table=True):
     answered_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     answered_at: datetime | None = None
     added_to_faq_at: datetime | None = None
+    # The feedback box (kind feedback, bot/groups): a category, whether the candidate asked to stay anonymous,
+    # a photo they sent, and the 24-hour promise: when it is due, when HR was reminded, when admins were alerted.
+    category: str | None = Field(default=None, max_length=16, description="training | dorm | pay | process | other")
+    anonymous: bool = False
+    attachment: str | None = Field(default=None, max_length=300, description="stored path of a photo sent with it")
+    due_at: datetime | None = Field(default=None, index=True)
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = Field(default=None, description="set when overdue: every admin was alerted")
+    # The cohort Q&A board: HR can take an answered question off it (audited).
+    board_hidden_at: datetime | None = None
+    board_hidden_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class FaqProposal(SQLModel, table=True):
@@ -351,3 +362,50 @@ class DocumentUpload(SQLModel, table=True):
     created_at: datetime
     decided_at: datetime | None = None
     decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class CohortGroup(SQLModel, table=True):
+    """A Telegram group linked to a cohort (/link_cohort): its chat id and the join-request invite link."""
+
+    cohort_id: str = Field(primary_key=True, foreign_key="cohort.id", max_length=48)
+    chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    title: str | None = Field(default=None, max_length=255)
+    invite_link: str = Field(max_length=255)
+    linked_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    linked_at: datetime
+
+
+class GroupJoin(SQLModel, table=True):
+    """A candidate let into their cohort's group: ``number`` is N in "the Nth colleague to join"."""
+
+    __table_args__ = (UniqueConstraint("cohort_id", "candidate_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: str = Field(max_length=48, index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    number: int
+    joined_at: datetime
+
+
+class GroupRemoval(SQLModel, table=True):
+    """A withdrawn candidate to take out of a cohort group (ban, then unban so they can rejoin if reinstated);
+    done by the scheduler in the process that talks to Telegram."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(default="pending", max_length=12, index=True, description="pending | done | failed")
+    created_at: datetime
+    done_at: datetime | None = None
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class FeedbackDraft(SQLModel, table=True):
+    """A feedback a candidate is writing (/feedback): the category chosen, then the text or photo, until they
+    choose whether to stay anonymous (then it becomes a ticket) or cancel."""
+
+    candidate_id: int = Field(primary_key=True, foreign_key="candidate.id")
+    category: str = Field(max_length=16)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attachment: str | None = Field(default=None, max_length=300)
+    started_at: datetime

@@ -120,8 +120,21 @@ TABLES: dict[str, TableMap] = {
                        "id at outcome entry_id best_id score vote voted_at"),
     # A question for HR or a withdrawal signal in the candidate's words, and HR's answer written to them.
     # answered_by is an HR admin's id.
-    "ticket": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "question": "free_text", "answer": "free_text"},
-                     "id kind faq_query_id status created_at answered_by answered_at added_to_faq_at"),
+    # Feedback (kind feedback) adds a category id, the anonymity choice, the 24-hour bookkeeping and a photo the
+    # candidate sent (a stored file); board_hidden_by is an HR member's id.
+    "ticket": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "question": "free_text", "answer": "free_text",
+                                       "attachment": "file"},
+                     "id kind faq_query_id status created_at answered_by answered_at added_to_faq_at category anonymous "
+                     "due_at reminded_at escalated_at board_hidden_at board_hidden_by"),
+    # Cohort groups: a Telegram group's id, title and invite link per cohort (the company's, not a candidate's);
+    # linked_by is an HR member's id. Joins and removals say which candidate was let in or taken out.
+    "cohortgroup": _table((), {}, "cohort_id chat_id title invite_link linked_by linked_at"),
+    "groupjoin": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier"}, "id cohort_id number joined_at"),
+    "groupremoval": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "reason": "free_text"},
+                           "id chat_id status created_at done_at"),
+    # Feedback being written: the candidate's words and a photo they sent, until it becomes a ticket or is cancelled.
+    "feedbackdraft": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "text": "free_text", "attachment": "file"},
+                            "category started_at"),
     # A question proposed for the FAQ (an answered ticket, or a tapped suggestion), theirs through the ticket or
     # the query until HR reviews it; question_key is the question normalised.
     "faqproposal": _table(

@@ -21,9 +21,12 @@ from store.models import (
     CandidateProfile,
     CandidateTask,
     DocumentUpload,
+    FeedbackDraft,
     FaqProposal,
     FaqQuery,
     FlowSession,
+    GroupJoin,
+    GroupRemoval,
     HrMessage,
     Interaction,
     LessonProgress,
@@ -128,6 +131,10 @@ def seed(db: Database, clock: FixedClock, cand_id: int, chat_id: int) -> None:
                                updated_at=now))
         s.add(DocumentUpload(candidate_id=cand_id, kind="photo", stored_path=f"{cand_id}/a.jpg", status="new",
                              created_at=now))
+        # Cohort groups and the feedback box (bot/groups).
+        s.add(GroupJoin(cohort_id="prod-2026-12", candidate_id=cand_id, number=cand_id, joined_at=now))
+        s.add(GroupRemoval(candidate_id=cand_id, chat_id=-1000 - cand_id, created_at=now))
+        s.add(FeedbackDraft(candidate_id=cand_id, category="dorm", text=f"draft {cand_id}", started_at=now))
 
 
 def keys(table: str, rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
