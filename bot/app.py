@@ -9,6 +9,7 @@ from typing import cast
 from bot.broadcast.handlers import BroadcastHandlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.console import service as console_service
 from bot.console.handlers import ConsoleHandlers
 from bot.crypto import Sealer
 from bot.documents.handlers import DocumentHandlers
@@ -21,6 +22,8 @@ from bot.flows.handlers import FlowHandlers
 from bot.flows.loader import load_flows
 from bot.flows.model import FlowLibrary
 from bot.flows.runner import FlowRunner
+from bot.groups import service as groups_service
+from bot.groups.handlers import BoardHandlers, FeedbackHandlers, GroupHandlers
 from bot.hr.export_chat import ExportHandlers
 from bot.hr.handlers import HrHandlers
 from bot.i18n import Texts, TextsError
@@ -38,6 +41,9 @@ from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome
 from bot.yamlsrc import Problem
 from store.db import Database
+
+# A candidate marked withdrawn leaves their cohort's group (queued in the outcome's transaction).
+console_service.on_withdrawn["groups"] = groups_service.queue_removal
 
 
 class ContentError(Exception):
@@ -167,5 +173,8 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     ExportHandlers().register(router)
     ConsoleHandlers(engine, {k: dict(v.title) for k, v in content.library.lessons.items()}).register(router)
     BroadcastHandlers(content.library.lessons).register(router)
+    GroupHandlers(engine, content.faq).register(router)
+    FeedbackHandlers(engine).register(router)
+    BoardHandlers(engine).register(router)
     router.check()
     return engine

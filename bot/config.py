@@ -236,6 +236,15 @@ class DocumentPolicy(_Model):
     types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"])
 
 
+class FeedbackPolicy(_Model):
+    """The feedback box (意见箱): its promise and who sees who wrote."""
+
+    answer_hours: int = Field(default=24, ge=1, le=168, description="HR answers within this many hours")
+    remind_hours: int = Field(default=20, ge=1, le=167, description="HR is reminded when nobody answered by then")
+    max_chars: int = Field(default=1000, ge=10, le=4000)
+    anonymous_to_hr: bool = Field(default=False, description="true: HR does not see who sent anonymous feedback")
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -256,6 +265,7 @@ class FileConfig(_Model):
     faq: FaqPolicy = FaqPolicy()
     learning: LearningPolicy = LearningPolicy()
     documents: DocumentPolicy = DocumentPolicy()
+    feedback: FeedbackPolicy = FeedbackPolicy()
     flows_dir: str = "flows"
     content_dir: str = "content"
     stages: list[Stage]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 from bot.broadcast.progress import BroadcastProgress
 from bot.clock import Clock
 from bot.config import Settings
+from bot.groups.jobs import GroupJobs
 from bot.i18n import Texts
 from bot.logsafe import log_failure
 from bot.nudges.planner import NudgeRenderer, PlannerCache, tick
@@ -98,6 +99,9 @@ class Scheduler:
         # Broadcasts: scheduled ones start, HR's progress message is edited, the report is written.
         editor = transport if hasattr(transport, "edit") else None
         self.broadcasts = BroadcastProgress(db, settings, texts, clock, editor, wake=self.sender.wake)  # type: ignore[arg-type]
+        # Feedback reminders and escalation, the weekly update in cohort groups, removals of withdrawn candidates.
+        self.groups = GroupJobs(db, settings, texts, rules, clock, getattr(transport, "chat_api", None),
+                                wake=self.sender.wake)
         self.leadership = Leadership(db)
         self.cache = PlannerCache()
         self._aps = AsyncIOScheduler(timezone=settings.tz)
@@ -108,6 +112,7 @@ class Scheduler:
         self._aps.add_job(self._tick, "interval", seconds=self.settings.file.nudges.tick_seconds,
                           next_run_time=self.clock.now(), max_instances=1, coalesce=True, id="nudges")
         self._aps.add_job(self._broadcasts, "interval", seconds=1, max_instances=1, coalesce=True, id="broadcasts")
+        self._aps.add_job(self._groups, "interval", seconds=30, max_instances=1, coalesce=True, id="groups")
         self._aps.start()
 
     async def _tick(self) -> None:
@@ -136,6 +141,14 @@ class Scheduler:
             await self.broadcasts.tick()
         except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
             log_failure(log, "broadcast progress", exc)
+
+    async def _groups(self) -> None:
+        if not self.leadership.held or self._sender_task is None:
+            return  # the elected process runs them
+        try:
+            await self.groups.tick()
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
+            log_failure(log, "groups and feedback jobs", exc)
 
     async def _stop_sender(self) -> None:
         self._stop.set()

@@ -20,7 +20,7 @@ from bot.learning import points as ledger
 from bot.nudges.planner import NudgeRenderer
 from bot.nudges.rules import MENU_ENTRIES
 from store.db import Database
-from store.models import Candidate, Outbox
+from store.models import Candidate, Outbox, Ticket
 from tests.chat import Chat
 from tests.conftest import HR_ADMIN, NOW
 from tests.test_profile_documents import send_file
@@ -73,6 +73,17 @@ def test_every_button_reaches_a_handler(engine: Engine, demo: dict[str, str], db
     for _, b in list(found):
         if b.data.startswith("faqask:"):
             cand.press(b)
+    # The feedback box (category, the text, anonymous or not) and the Q&A board (six answered questions in 张三's
+    # cohort: two pages; HR's board has a hide button per question).
+    found += shown(cand.send("/feedback"))
+    found += shown(cand.press(next(b for _, b in found if b.data == "fbk:cat:dorm")))
+    found += shown(cand.send("宿舍的热水有时候不太稳定"))
+    with db.session() as s:
+        for i in range(6):
+            s.add(Ticket(kind="question", candidate_id=me.id, question=f"问题{i}", status="answered",
+                         answer=f"答复{i}", answered_by=HR_ADMIN, answered_at=NOW, created_at=NOW))
+    found += shown(cand.send("/questions"))
+    found += shown(hr.send(f"/questions {me.cohort_id}"))
     found += shown(hr.send("/inbox"))
     found += shown(hr.send("/broadcast"))  # a broadcast draft: its audience, content and confirm buttons
     for ticket in (1, 2, 3):

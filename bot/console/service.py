@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,10 @@ OUTCOMES = ("attended", "withdrawn")
 WITHDRAWN_STAGE = "withdrawn"  # config.yaml's side exit; marking withdrawn moves there when it exists
 MAX_TEXT = 4096  # Telegram's limit for one message
 _REASON_ID = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# Extension point: what else happens, in the same transaction, when a candidate is marked withdrawn (the cohort
+# group removes them). Capabilities are registered by name from bot/app.py, so the console imports none of them.
+OnWithdrawn = Callable[[Session, Candidate, datetime], object]
+on_withdrawn: dict[str, OnWithdrawn] = {}
 
 
 def reason_ids(texts: Texts) -> list[str]:
@@ -57,6 +62,9 @@ def mark(session: Session, settings: Settings, cand: Candidate, outcome: str, re
     shown = reason if reason is None or _REASON_ID.fullmatch(reason) else "(free text)"
     session.add(AuditLog(at=now, actor=actor, action="mark_outcome", candidate_id=cand.id,
                          detail=outcome if shown is None else f"{outcome} reason={shown}"))
+    if outcome == "withdrawn":
+        for hook in on_withdrawn.values():
+            hook(session, cand, now)
     stage = None
     if outcome == "withdrawn" and WITHDRAWN_STAGE in settings.stages:
         if set_stage(session, settings, cand, WITHDRAWN_STAGE, actor, now).changed:

@@ -59,6 +59,10 @@ class AppContext:
     # Entered around each turn: content that can change while the bot runs (bot.live) is read from one version
     # for the whole turn.
     content_turn: Callable[[], AbstractContextManager[Any]] = nullcontext
+    # Bot API actions on chats other than sending (invite links, join requests, bans, pins, the bot's rights in a
+    # group), set by the Telegram adapter; None where there is no Telegram (the shell). Untyped here: the engine
+    # names no adapter's type.
+    chat_api: Any = None
 
     def __post_init__(self) -> None:
         self.staff = StaffDirectory(self.settings)
@@ -187,6 +191,10 @@ class Router:
         self.interceptors: list[Callable[[Turn], bool]] = []
         # Tasks that can be done right in the chat: task id -> the button that starts it (/status shows them).
         self.task_actions: dict[str, ButtonData] = {}
+        # Events from groups (messages, join requests): one capability claims them; without it they are ignored.
+        self.group_handler: Handler | None = None
+        # Extra lines under a candidate's /status (a capability's own: e.g. their cohort's group).
+        self.status_lines: list[Callable[[Turn], str | None]] = []
 
     def command(self, name: str, handler: Handler, audience: str, menu_key: str | None = None,
                 writes: bool = False) -> None:
@@ -331,7 +339,11 @@ class Engine:
     def _dispatch(self, turn: Turn) -> None:
         ev = turn.event
         if ev.chat_type != "private":
-            return  # groups are for people; the cohort-group capability will claim what it needs
+            # Groups are for people: only what the cohort-group capability claims is answered, never as a DM.
+            if self.router.group_handler is not None:
+                turn.handled_by = _name(self.router.group_handler)
+                self.router.group_handler(turn)
+            return
         if ev.kind == "button":
             try:
                 turn.button = button_types.parse(ev.payload or "")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Event:
-    """One thing a person did. ``kind`` is one of: command, text, button, contact, file, unsupported."""
+    """One thing a person did. ``kind`` is one of: command, text, button, contact, file, unsupported, and
+    join_request (someone asked to join a group through the bot's invite link)."""
 
     kind: str
     user_id: int
@@ -33,6 +34,11 @@ class Event:
     mime_type: str | None = None
     file_size: int | None = None
     file_path: str | None = None
+    # Groups: the sender's Telegram first name (join requests), whether the message is addressed to the bot (an
+    # @mention of it, or a reply to one of its messages), and the id of the message replied to.
+    first_name: str | None = None
+    addressed: bool = False
+    reply_to_message_id: int | None = None
 
     @staticmethod
     def parse_text(text: str, **kw: object) -> Event:

@@ -223,13 +223,22 @@ class FaqHandlers:
         assert cand is not None
         turn.audit("answer_ticket", cand.id, f"ticket {ticket.id}")
         buttons = self._proposal_buttons(turn, ticket) if ticket.kind == "question" else ()
+        name = self._shown_name(turn, ticket, cand)
         if cand.telegram_chat_id is None or cand.unreachable_at is not None:
-            turn.say(turn.t("hr_reply_unreachable", name=cand.name, ticket=ticket.id), buttons=buttons)
+            turn.say(turn.t("hr_reply_unreachable", name=name, ticket=ticket.id), buttons=buttons)
             return
         locale = cand.language or turn.ctx.settings.default_locale
         turn.say(turn.ctx.texts.get(locale, "hr_answer_to_candidate", question=ticket.question,
                                     answer=ticket.answer or ""), chat_id=cand.telegram_chat_id)
-        turn.say(turn.t("hr_reply_sent", name=cand.name, ticket=ticket.id), buttons=buttons)
+        turn.say(turn.t("hr_reply_sent", name=name, ticket=ticket.id), buttons=buttons)
+
+    @staticmethod
+    def _shown_name(turn: Turn, ticket: Ticket, cand: Candidate) -> str:
+        """Who HR is told a ticket is from: anonymous feedback stays anonymous when the company says HR must not
+        see who sent it (feedback.anonymous_to_hr)."""
+        if ticket.kind == "feedback" and ticket.anonymous and turn.ctx.settings.file.feedback.anonymous_to_hr:
+            return turn.t("feedback_anonymous_name")
+        return cand.name
 
     def _proposal_buttons(self, turn: Turn, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
         """Under HR's "answered": add the question as a new entry, or say which existing entry it asks about (the
@@ -256,9 +265,11 @@ class FaqHandlers:
         rows = []
         for ticket, cand in tickets:
             cohort = settings.cohorts.get(cand.cohort_id or "")
-            rows.append({"id": ticket.id, "name": cand.name, "candidate_id": cand.id,
+            name = self._shown_name(turn, ticket, cand)
+            rows.append({"id": ticket.id, "name": name, "candidate_id": cand.id if name == cand.name else "-",
                          "cohort": cohort.name[turn.locale] if cohort else "", "question": ticket.question,
-                         "withdrawal": ticket.kind == "withdrawal", **service.age_parts(ticket.created_at, now)})
+                         "withdrawal": ticket.kind == "withdrawal", "feedback": ticket.kind == "feedback",
+                         **service.age_parts(ticket.created_at, now)})
         turn.say(turn.t("hr_inbox", tickets=rows, total=total, more=total - len(rows)))
 
     @staticmethod

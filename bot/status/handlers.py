@@ -36,7 +36,9 @@ class StatusHandlers:
         actions = self.engine.router.task_actions
         doable = tuple((actions[t.id].button("✍️ " + t.title),) for t in view["tasks"]  # type: ignore[attr-defined]
                        if t.id in actions)
-        turn.say(turn.t("status", **view), buttons=doable + self.engine.main_menu(turn.locale))
+        extra = [line for line in (f(turn) for f in self.engine.router.status_lines) if line]
+        text = "\n\n".join([turn.t("status", **view), *extra])
+        turn.say(text, buttons=doable + self.engine.main_menu(turn.locale))
 
     def menu(self, turn: Turn) -> None:
         turn.say(turn.t("menu_prompt"), buttons=self.engine.main_menu(turn.locale))

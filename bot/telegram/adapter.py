@@ -52,8 +52,14 @@ UNSUPPORTED = ("sticker", "voice", "video_note", "audio", "photo", "video", "doc
                "location", "venue", "poll", "dice", "game")
 
 
-def update_to_event(update: Update) -> Event | None:
-    """Plain data from a Telegram update; None for updates people did not send (chat member changes...)."""
+def update_to_event(update: Update, me: tuple[int, str] | None = None) -> Event | None:
+    """Plain data from a Telegram update; None for updates people did not send (chat member changes...).
+    ``me`` (the bot's id and username) tells whether a group message is addressed to the bot."""
+    if update.chat_join_request is not None:
+        req = update.chat_join_request
+        return Event(kind="join_request", update_id=update.update_id, user_id=req.from_user.id, chat_id=req.chat.id,
+                     chat_type=req.chat.type, language_code=req.from_user.language_code,
+                     first_name=req.from_user.first_name)
     if update.callback_query is not None:
         q = update.callback_query
         chat = q.message.chat if q.message is not None else None
@@ -71,10 +77,15 @@ def update_to_event(update: Update) -> Event | None:
     if msg.text is not None:
         replied = msg.reply_to_message
         formatted = any(e.type in FORMATTING for e in msg.entities)
+        group: dict[str, Any] = {}
+        if msg.chat.type != "private":
+            group = {"first_name": msg.from_user.first_name, "addressed": _addressed(msg, me),
+                     "reply_to_message_id": replied.message_id if replied is not None else None}
         return Event.parse_text(msg.text, update_id=update.update_id, user_id=msg.from_user.id,
                                 chat_id=msg.chat.id, language_code=msg.from_user.language_code,
                                 chat_type=msg.chat.type, text_html=msg.text_html if formatted else None,
-                                reply_to_text=replied.text if replied is not None and replied.text else None)
+                                reply_to_text=replied.text if replied is not None and replied.text else None,
+                                **group)
     caption: dict[str, Any] = {}
     if msg.caption:
         formatted = any(e.type in FORMATTING for e in msg.caption_entities)
@@ -93,6 +104,19 @@ def update_to_event(update: Update) -> Event | None:
                      mime_type=v.mime_type or "video/mp4", file_size=v.file_size, **caption)
     what = next((name for name in UNSUPPORTED if getattr(msg, name, None)), "other")
     return _base(update, msg, kind="unsupported", unsupported=what)
+
+
+def _addressed(msg: Message, me: tuple[int, str] | None) -> bool:
+    """A group message is for the bot when it @mentions the bot or replies to one of the bot's messages."""
+    if me is None:
+        return False
+    bot_id, username = me
+    replied = msg.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    mention = f"@{username}".lower()
+    return any(e.type == "mention" and msg.parse_entity(e).lower() == mention for e in msg.entities) or \
+        mention in (msg.text or "").lower()
 
 
 def _base(update: Update, msg: Message, **kw: Any) -> Event:
@@ -163,6 +187,9 @@ class TelegramAdapter:
         engine.on_queued = self._queued
         # Database work runs off the event loop, so polls and webhook requests keep being answered.
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        # Bot API actions on groups (invite links, join requests, bans, pins), for handlers and scheduled jobs.
+        self.chat_api = ChatApi(self)
+        engine.ctx.chat_api = self.chat_api
 
     # -- startup --------------------------------------------------------------------------------------------
     async def _post_init(self, application: Application) -> None:
@@ -205,7 +232,7 @@ class TelegramAdapter:
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
             return
-        event = update_to_event(update)
+        event = update_to_event(update, self.chat_api.me())
         if event is None:
             return
         if event.kind == "file":
@@ -408,6 +435,74 @@ def _delivery_errors() -> Iterator[None]:
         raise Transient(f"{type(exc).__name__}: {exc.message}") from None
     except OSError as exc:  # a stored file has gone missing: sending again will not bring it back
         raise Rejected(f"file not readable: {type(exc).__name__}") from None
+
+
+class ChatApi:
+    """What the bot does to groups besides sending: the bot's rights, join-request invite links, approving and
+    declining join requests, removing a member (ban, then unban so they may come back), pinning. Async methods
+    for the event loop (scheduled jobs); ``run`` calls one from the engine's worker thread and waits for it.
+    Bot API errors become the outbox's DeliveryErrors (Unreachable, Rejected, RateLimited, Transient)."""
+
+    def __init__(self, adapter: TelegramAdapter):
+        self.adapter = adapter
+
+    @property
+    def _bot(self) -> Any:
+        return self.adapter.application.bot
+
+    def me(self) -> tuple[int, str] | None:
+        """The bot's id and username once PTB has asked Telegram (None before)."""
+        try:
+            user = self._bot.bot
+        except RuntimeError:
+            return None
+        return (user.id, user.username) if user is not None and user.username else None
+
+    def username(self) -> str:
+        me = self.me()
+        return me[1] if me else self.adapter.engine.ctx.settings.file.telegram.bot_username
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        loop = self.adapter._loop
+        if loop is None:
+            coro.close()
+            raise Transient("the Telegram adapter is not running")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    async def rights(self, chat_id: int) -> dict[str, bool]:
+        """The bot's own standing in a group: admin or not, and the admin rights the cohort group needs."""
+        with _delivery_errors():
+            member = await self._bot.get_chat_member(chat_id, self._bot.id)
+        admin = member.status in ("administrator", "creator")
+        return {"admin": admin, **{right: admin and bool(getattr(member, right, member.status == "creator"))
+                                   for right in ("can_invite_users", "can_restrict_members", "can_pin_messages")}}
+
+    async def create_join_link(self, chat_id: int, name: str) -> str:
+        with _delivery_errors():
+            link = await self._bot.create_chat_invite_link(chat_id, name=name[:32], creates_join_request=True)
+        return str(link.invite_link)
+
+    async def approve(self, chat_id: int, user_id: int) -> None:
+        with _delivery_errors():
+            await self._bot.approve_chat_join_request(chat_id, user_id)
+
+    async def decline(self, chat_id: int, user_id: int) -> None:
+        with _delivery_errors():
+            await self._bot.decline_chat_join_request(chat_id, user_id)
+
+    async def remove(self, chat_id: int, user_id: int) -> None:
+        """Out of the group, but free to come back through the invite link (ban, then unban)."""
+        with _delivery_errors():
+            await self._bot.ban_chat_member(chat_id, user_id)
+            await self._bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        with _delivery_errors():
+            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=False)
+
+    async def send(self, message: OutMessage) -> int:
+        """The adapter's one send (paced per chat), for a message that must be pinned once it is there."""
+        return await self.adapter.send(message)
 
 
 def _file_id(message: Message, kind: str) -> str | None:
