@@ -20,7 +20,7 @@ from aiohttp import web
 
 JSON_FIELDS = {"media", "reply_markup", "commands", "scope", "allowed_updates", "entities", "caption_entities",
                "link_preview_options", "reply_parameters"}
-INT_FIELDS = {"offset", "limit", "timeout", "chat_id", "message_id", "max_connections"}
+INT_FIELDS = {"offset", "limit", "timeout", "chat_id", "message_id", "max_connections", "user_id"}
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Demo HR Bot", "username": "DemoPlantHRBot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
             "can_connect_to_business": False, "has_main_web_app": False}
@@ -72,6 +72,10 @@ class FakeTelegram:
     _runner: web.AppRunner | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content users sent
     edits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # chat id -> messages edited
+    # Groups (negative chat ids) the bot is in: members, pending join requests, the bot's admin rights, pins.
+    groups: dict[int, FakeGroup] = field(default_factory=dict)
+    group_per_minute: int = 20  # Telegram: at most 20 messages a minute into one group (always enforced)
+    _group_times: dict[int, Any] = field(default_factory=dict)  # group id -> deque of send times
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> FakeTelegram:
@@ -212,6 +216,13 @@ class FakeTelegram:
             chat_id = int(p["chat_id"])
         except (TypeError, ValueError):
             raise ApiError(400, "Bad Request: chat not found") from None
+        if chat_id < 0:
+            group = self.groups.get(chat_id)
+            if group is None:
+                raise ApiError(400, "Bad Request: chat not found")
+            if group.bot_status in ("left", "kicked"):
+                raise ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+            return chat_id
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id > 0 and chat_id not in self.started:
@@ -230,7 +241,9 @@ class FakeTelegram:
 
     def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
         msg = {"message_id": next(self._message_ids), "date": int(time.time()), "from": BOT_USER,
-               "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "first_name": "User"},
+               "chat": {"id": chat_id, "type": "private", "first_name": "User"} if chat_id > 0 else
+               {"id": chat_id, "type": "supergroup", "title": self.groups[chat_id].title if chat_id in self.groups
+                else "Group"},
                **{k: v for k, v in content.items() if v is not None}}
         self.sent[chat_id].append(msg)  # what the user sees, reply keyboards included
         if "inline_keyboard" not in (msg.get("reply_markup") or {}):
@@ -239,7 +252,17 @@ class FakeTelegram:
         return msg
 
     def _limit(self, chat_id: int, count: int = 1) -> None:
-        """Telegram's limits (when enforced): ``count`` messages now into ``chat_id`` (an album counts each)."""
+        """Telegram's limits (when enforced): ``count`` messages now into ``chat_id`` (an album counts each).
+        A group's 20 a minute is always enforced: 429 with retry_after until the oldest leaves the minute."""
+        if chat_id < 0:
+            now = time.monotonic()
+            times = self._group_times.setdefault(chat_id, deque())
+            while times and times[0] <= now - 60.0:
+                times.popleft()
+            if len(times) + count > self.group_per_minute:
+                wait = max(1, int(times[0] + 60.0 - now + 0.999))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            times.extend([now] * count)
         if not self.enforce_limits:
             return
         now = time.monotonic()
@@ -387,6 +410,105 @@ class FakeTelegram:
         return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}
 
+    # -- groups -------------------------------------------------------------------------------------------------
+    def group(self, chat_id: int = -1001000000001, title: str = "同期群", bot_status: str = "administrator",
+              **rights: bool) -> FakeGroup:
+        """A supergroup the bot was added to (as an admin with every right unless told otherwise)."""
+        group = FakeGroup(self, chat_id, title, bot_status)
+        group.rights.update(rights)
+        self.groups[chat_id] = group
+        return group
+
+    def _group_of(self, p: dict[str, Any]) -> FakeGroup:
+        chat_id = self._check_chat(p)
+        if chat_id > 0:
+            raise ApiError(400, "Bad Request: method is available for supergroup and channel chats only")
+        return self.groups[chat_id]
+
+    @staticmethod
+    def _need(group: FakeGroup, right: str, description: str) -> None:
+        if group.bot_status != "administrator" or not group.rights.get(right):
+            raise ApiError(400, f"Bad Request: {description}")
+
+    def _m_getChatMember(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = self._group_of(p)
+        user_id = int(p.get("user_id", 0))
+        if user_id == BOT_USER["id"]:
+            if group.bot_status != "administrator":
+                return {"status": group.bot_status, "user": BOT_USER}
+            flags = {k: False for k in ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                                        "can_manage_video_chats", "can_promote_members", "can_change_info",
+                                        "can_post_stories", "can_edit_stories", "can_delete_stories",
+                                        "can_manage_topics")}
+            return {"status": "administrator", "user": BOT_USER, **flags, "can_manage_chat": True,
+                    **{k: bool(group.rights.get(k)) for k in ("can_invite_users", "can_restrict_members",
+                                                             "can_pin_messages")}}
+        user = {"id": user_id, "is_bot": False, "first_name": "User"}
+        if user_id in group.banned:
+            return {"status": "kicked", "user": user, "until_date": 0}
+        return {"status": "member" if user_id in group.members else "left", "user": user}
+
+    def _m_createChatInviteLink(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = self._group_of(p)
+        self._need(group, "can_invite_users", "not enough rights to manage chat invite link")
+        joins = str(p.get("creates_join_request", "")).lower() == "true"
+        if joins and p.get("member_limit"):
+            raise ApiError(400, "Bad Request: member limit can't be specified for links requiring approval")
+        link = {"invite_link": f"https://t.me/+fake{next(self._message_ids)}", "creator": BOT_USER,
+                "creates_join_request": joins, "is_primary": False, "is_revoked": False}
+        if p.get("name"):
+            link["name"] = p["name"]
+        group.links.append(link)
+        return link
+
+    def _join_request(self, p: dict[str, Any]) -> tuple[FakeGroup, int]:
+        group = self._group_of(p)
+        self._need(group, "can_invite_users", "CHAT_ADMIN_REQUIRED")
+        user_id = int(p.get("user_id", 0))
+        if user_id not in group.requests:
+            raise ApiError(400, "Bad Request: HIDE_REQUESTER_MISSING")
+        group.requests.discard(user_id)
+        return group, user_id
+
+    def _m_approveChatJoinRequest(self, p: dict[str, Any]) -> bool:
+        group, user_id = self._join_request(p)
+        group.members.add(user_id)
+        group.approved.append(user_id)
+        return True
+
+    def _m_declineChatJoinRequest(self, p: dict[str, Any]) -> bool:
+        group, user_id = self._join_request(p)
+        group.declined.append(user_id)
+        return True
+
+    def _m_banChatMember(self, p: dict[str, Any]) -> bool:
+        group = self._group_of(p)
+        self._need(group, "can_restrict_members", "not enough rights to restrict/unrestrict chat member")
+        user_id = int(p.get("user_id", 0))
+        group.members.discard(user_id)
+        group.banned.add(user_id)
+        return True
+
+    def _m_unbanChatMember(self, p: dict[str, Any]) -> bool:
+        group = self._group_of(p)
+        self._need(group, "can_restrict_members", "not enough rights to restrict/unrestrict chat member")
+        user_id = int(p.get("user_id", 0))
+        if str(p.get("only_if_banned", "")).lower() == "true" and user_id not in group.banned:
+            return True
+        group.banned.discard(user_id)
+        group.members.discard(user_id)  # Telegram: unbanning a member removes them unless only_if_banned
+        return True
+
+    def _m_pinChatMessage(self, p: dict[str, Any]) -> bool:
+        group = self._group_of(p)
+        self._need(group, "can_pin_messages", "not enough rights to manage pinned messages in the chat")
+        message_id = int(p.get("message_id", 0))
+        known = {m["message_id"] for m in self.sent.get(group.id, [])} | group.message_ids
+        if message_id not in known:
+            raise ApiError(400, "Bad Request: message to pin not found")
+        group.pinned.append(message_id)
+        return True
+
     def _m_close(self, p: dict[str, Any]) -> bool:
         return True
 
@@ -500,6 +622,63 @@ class FakeUser:
                                  "message": message}
                         return await self._exchange({"callback_query": query}, expect)
         raise AssertionError(f"no button {label_or_data!r} in the chat with {self.id}")
+
+
+@dataclass
+class FakeGroup:
+    """A supergroup with the bot in it: people ask to join through the bot's link, talk, mention the bot."""
+
+    server: FakeTelegram
+    id: int
+    title: str
+    bot_status: str = "administrator"  # administrator | member | left | kicked
+    rights: dict[str, bool] = field(default_factory=lambda: {"can_invite_users": True, "can_restrict_members": True,
+                                                              "can_pin_messages": True})
+    members: set[int] = field(default_factory=set)
+    banned: set[int] = field(default_factory=set)
+    requests: set[int] = field(default_factory=set)  # pending join requests
+    approved: list[int] = field(default_factory=list)
+    declined: list[int] = field(default_factory=list)
+    pinned: list[int] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    message_ids: set[int] = field(default_factory=set)  # messages people posted
+
+    def _chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "supergroup", "title": self.title}
+
+    @property
+    def inbox(self) -> list[dict[str, Any]]:
+        """What the bot posted in the group."""
+        return self.server.sent[self.id]
+
+    def request_join(self, user: FakeUser) -> int:
+        """``user`` taps the group's join-request link (Telegram then sends the bot a chat_join_request)."""
+        if not self.links:
+            raise AssertionError("the bot has made no invite link for this group")
+        self.requests.add(user.id)
+        return self.server.push_update({"chat_join_request": {
+            "chat": self._chat(), "from": user._user(), "user_chat_id": user.id, "date": int(time.time()),
+            "invite_link": self.links[-1]}})
+
+    def post(self, user: FakeUser, text: str, *, mention: bool = False, reply_to: dict[str, Any] | None = None) -> int:
+        """``user`` writes in the group; ``mention`` puts @<bot username> in front, ``reply_to`` replies to a message.
+        Telegram delivers it to a bot in privacy mode only when it is a command, a mention or a reply to the bot
+        (here every message is delivered: the bot must ignore what is not for it)."""
+        if mention:
+            text = f"@{BOT_USER['username']} {text}"
+        msg: dict[str, Any] = {"message_id": next(self.server._message_ids), "date": int(time.time()),
+                               "chat": self._chat(), "from": user._user(), "text": text}
+        entities = []
+        if text.startswith("/"):
+            entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        if mention:
+            entities.append({"type": "mention", "offset": 0, "length": len(BOT_USER["username"]) + 1})
+        if entities:
+            msg["entities"] = entities
+        if reply_to is not None:
+            msg["reply_to_message"] = reply_to
+        self.message_ids.add(msg["message_id"])
+        return self.server.push_update({"message": msg})
 
 
 def texts(messages: list[dict[str, Any]]) -> str:
