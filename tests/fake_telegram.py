@@ -672,7 +672,7 @@ class FakeGroup:
         if text.startswith("/"):
             entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
         if mention:
-            entities.append({"type": "mention", "offset": 0, "length": len(BOT_USER["username"]) + 1})
+            entities.append({"type": "mention", "offset": 0, "length": len(str(BOT_USER["username"])) + 1})
         if entities:
             msg["entities"] = entities
         if reply_to is not None:
