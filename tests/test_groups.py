@@ -330,3 +330,15 @@ def test_console_outcome_queues_a_removal_once(engine: Engine, demo: dict[str, s
     with db.session() as s:
         from store.models import GroupRemoval
         assert len(s.exec(select(GroupRemoval)).all()) == 1
+
+
+def test_adapter_leaves_other_bots_commands_alone() -> None:
+    from bot.telegram.adapter import update_to_event
+    user = {"id": 42, "is_bot": False, "first_name": "小王"}
+    chat = {"id": GROUP, "type": "supergroup", "title": "同期群"}
+    me = (7000000001, "DemoPlantHRBot")
+    other = {"message_id": 5, "date": 1, "chat": chat, "from": user, "text": "/pin@OtherBot hello"}
+    ours = {**other, "text": "/pin@DemoPlantHRBot hello"}
+    assert update_to_event(Update.de_json({"update_id": 3, "message": other}, None), me) is None
+    event = update_to_event(Update.de_json({"update_id": 4, "message": ours}, None), me)
+    assert event is not None and event.command == "pin" and event.args == ("hello",)

@@ -24,13 +24,13 @@ def run_shell(engine: Engine, lines: list[str], **kw: object) -> str:
 
 
 def test_stranger_shares_a_demo_phone_then_taps_buttons(engine: Engine, demo: dict[str, str]) -> None:
-    text = run_shell(engine, ["0", "13800000001", "1", "8"], phone=None, hr=False, language_code=None)
+    text = run_shell(engine, ["0", "13800000001", "1", "11"], phone=None, hr=False, language_code=None)
     assert "hrbot shell" in text
     assert "[0] 📱 分享我的手机号" in text
     assert "欢迎你,张三!" in text and "[photo:" in text
     assert "[1] 📋 我的进度" in text
     assert "当前阶段:待入职" in text  # button 1
-    assert "我可以帮你" in text  # button 8: help
+    assert "我可以帮你" in text  # button 11: help
 
 
 def test_as_phone_and_english(engine: Engine, demo: dict[str, str]) -> None:

@@ -255,7 +255,7 @@ class FeedbackHandlers:
 
     def register(self, router: Router) -> None:
         router.command("feedback", self.start, audience="candidate", menu_key="cmd_feedback")
-        router.menu_entry(60, "feedback", "menu_feedback", self.start)
+        router.menu_entry(70, "feedback", "menu_feedback", self.start)
         router.button(FeedbackButton, self.button, audience="candidate")
         router.interceptors.append(self.intercept)
 
@@ -375,7 +375,7 @@ class BoardHandlers:
 
     def register(self, router: Router) -> None:
         router.command("questions", self.show, audience="anyone", menu_key="cmd_questions")
-        router.menu_entry(65, "questions", "menu_questions", self.show)
+        router.menu_entry(75, "questions", "menu_questions", self.show)
         router.button(QaPage, self.page, audience="anyone")
         router.button(QaHide, self.hide, audience="hr", writes=True)
 

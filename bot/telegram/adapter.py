@@ -79,6 +79,10 @@ def update_to_event(update: Update, me: tuple[int, str] | None = None) -> Event 
         formatted = any(e.type in FORMATTING for e in msg.entities)
         group: dict[str, Any] = {}
         if msg.chat.type != "private":
+            head = msg.text.split(maxsplit=1)[0] if msg.text.strip() else ""
+            if head.startswith("/") and "@" in head and me is not None and \
+                    head.split("@", 1)[1].lower() != me[1].lower():
+                return None  # a command for another bot in the group
             group = {"first_name": msg.from_user.first_name, "addressed": _addressed(msg, me),
                      "reply_to_message_id": replied.message_id if replied is not None else None}
         return Event.parse_text(msg.text, update_id=update.update_id, user_id=msg.from_user.id,

@@ -1,5 +1,7 @@
-"""cohort groups (link, joins, removals), the feedback box (drafts; ticket category, anonymity, photo and the
-24-hour deadline) and the Q&A board (tickets hidden from it)
+"""cohort groups, the feedback box and the Q&A board
+
+Groups linked to cohorts (link, joins, removals); feedback drafts and the ticket's category, anonymity, photo and
+24-hour deadline; answered questions hidden from the board.
 
 Revision ID: 0010_groups
 Revises: 0008_faq_examples
