@@ -124,8 +124,8 @@ TABLES: dict[str, TableMap] = {
     # candidate sent (a stored file); board_hidden_by is an HR member's id.
     "ticket": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier", "question": "free_text", "answer": "free_text",
                                        "attachment": "file"},
-                     "id kind faq_query_id status created_at answered_by answered_at added_to_faq_at category anonymous "
-                     "due_at reminded_at escalated_at board_hidden_at board_hidden_by"),
+                     "id kind faq_query_id status created_at answered_by answered_at added_to_faq_at category "
+                     "anonymous due_at reminded_at escalated_at board_hidden_at board_hidden_by"),
     # Cohort groups: a Telegram group's id, title and invite link per cohort (the company's, not a candidate's);
     # linked_by is an HR member's id. Joins and removals say which candidate was let in or taken out.
     "cohortgroup": _table((), {}, "cohort_id chat_id title invite_link linked_by linked_at"),
