@@ -342,3 +342,37 @@ def test_adapter_leaves_other_bots_commands_alone() -> None:
     assert update_to_event(Update.de_json({"update_id": 3, "message": other}, None), me) is None
     event = update_to_event(Update.de_json({"update_id": 4, "message": ours}, None), me)
     assert event is not None and event.command == "pin" and event.args == ("hello",)
+
+
+def test_bot_taken_out_of_a_linked_group_unlinks_it_and_tells_hr(engine: Engine, demo: dict[str, str],
+                                                                 db: Database) -> None:
+    from bot.telegram.adapter import update_to_event
+    link_directly(db)
+    chat = {"id": GROUP, "type": "supergroup", "title": "同期群"}
+    someone = {"id": 42, "is_bot": False, "first_name": "群主"}
+    bot = {"id": 7000000001, "is_bot": True, "first_name": "Bot", "username": "DemoPlantHRBot"}
+    flags = {k: False for k in ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                                "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                                "can_delete_stories")}
+
+    def change(new: dict[str, object], update_id: int) -> Event:
+        update = Update.de_json({"update_id": update_id, "my_chat_member": {
+            "chat": chat, "from": someone, "date": 1, "old_chat_member": {"status": "administrator", "user": bot,
+                                                                          **flags},
+            "new_chat_member": {"user": bot, **new}}}, None)
+        event = update_to_event(update, (7000000001, "DemoPlantHRBot"))
+        assert event is not None and event.kind == "bot_status"
+        return event
+
+    hr = Chat(engine, HR_ADMIN)
+    hr.handle(change({"status": "member"}, 800001))
+    assert "不再是管理员" in hr.texts(HR_ADMIN)
+    with db.session() as s:
+        assert s.get(CohortGroup, "prod-2026-12") is not None
+    hr.handle(change({"status": "kicked", "until_date": 0}, 800002))
+    assert "已解除绑定" in hr.texts(HR_ADMIN)
+    with db.session() as s:
+        assert s.get(CohortGroup, "prod-2026-12") is None
+        assert s.exec(select(AuditLog).where(AuditLog.action == "group_bot_removed")).first() is not None
+    assert outbox_to(db, GROUP) == []  # nothing said in the group

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Event:
     """One thing a person did. ``kind`` is one of: command, text, button, contact, file, unsupported, and
-    join_request (someone asked to join a group through the bot's invite link)."""
+    join_request (someone asked to join a group through the bot's invite link) and bot_status (the bot's own
+    standing in a group changed: ``payload`` is its new status, e.g. administrator, member, left, kicked)."""
 
     kind: str
     user_id: int

@@ -87,6 +87,8 @@ class GroupHandlers:
             {"link_cohort": self.link, "unlink_cohort": self.unlink, "pin": self.pin}[ev.command or ""](turn)
         elif ev.kind == "text" and ev.addressed:
             self.group_question(turn)
+        elif ev.kind == "bot_status":
+            self.bot_status(turn)
         # Anything else (chatter, stickers, other commands, members coming and going): nothing, ever.
 
     def _api(self, turn: Turn) -> Any:
@@ -221,6 +223,20 @@ class GroupHandlers:
             "reason": texts.get(loc, f"groups_declined_{decision.reason}"), "first_name": ev.first_name or "",
             "user_id": ev.user_id, "cohort": cohort_id or "", "name": cand.name if cand else None,
             "candidate_id": cand.id if cand else None})
+
+    def bot_status(self, turn: Turn) -> None:
+        """The bot was taken out of a linked group (the link goes: Telegram drops its invite links with it) or is
+        no longer an admin there (join requests cannot be handled): HR is told what to do."""
+        group = service.group_of_chat(turn.session, turn.event.chat_id)
+        status = turn.event.payload or ""
+        if group is None or status in ("administrator", "creator"):
+            return
+        removed = status in ("left", "kicked")
+        if removed:
+            turn.session.delete(group)
+        turn.audit("group_bot_removed" if removed else "group_bot_demoted", detail=f"cohort={group.cohort_id}")
+        turn.ctx.hr.tell(turn, None, "groups_hr_bot_removed" if removed else "groups_hr_bot_demoted",
+                         {"cohort": group.cohort_id})
 
     def group_question(self, turn: Turn) -> None:
         """A question addressed to the bot in a group: a confident answer that needs nobody's data, else a short

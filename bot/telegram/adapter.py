@@ -60,6 +60,12 @@ def update_to_event(update: Update, me: tuple[int, str] | None = None) -> Event 
         return Event(kind="join_request", update_id=update.update_id, user_id=req.from_user.id, chat_id=req.chat.id,
                      chat_type=req.chat.type, language_code=req.from_user.language_code,
                      first_name=req.from_user.first_name)
+    if update.my_chat_member is not None and update.my_chat_member.chat.type != "private":
+        # The bot itself was removed from a group, or lost (or got) its admin rights there.
+        change = update.my_chat_member
+        return Event(kind="bot_status", update_id=update.update_id, user_id=change.from_user.id,
+                     chat_id=change.chat.id, chat_type=change.chat.type, payload=change.new_chat_member.status,
+                     language_code=change.from_user.language_code)
     if update.callback_query is not None:
         q = update.callback_query
         chat = q.message.chat if q.message is not None else None
