@@ -170,6 +170,7 @@ FILES: dict[str, FileMap] = {
     "documents": FileMap(
         "documents.storage_dir", "file",
         "<candidate id>/<random>.<ext>: the files a candidate sent (documentupload.stored_path names each); "
+        "<candidate id>/feedback-<random>.jpg: a photo sent with feedback (ticket.attachment names it); "
         "incoming/<random>.part: a file being received, whose owner is not known yet, moved under the candidate's "
         "folder when kept and deleted when refused; exports/candidates-<cohort>-<time>-<random>.xlsx: candidate lists "
         "sent to HR with /export (names, phones, stages), deleted when an export a day later is written"),

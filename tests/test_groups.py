@@ -376,3 +376,33 @@ def test_bot_taken_out_of_a_linked_group_unlinks_it_and_tells_hr(engine: Engine,
         assert s.get(CohortGroup, "prod-2026-12") is None
         assert s.exec(select(AuditLog).where(AuditLog.action == "group_bot_removed")).first() is not None
     assert outbox_to(db, GROUP) == []  # nothing said in the group
+
+
+def test_feedback_reminder_goes_to_hr_in_scope_and_escalation_to_every_admin(
+        engine: Engine, demo: dict[str, str], db: Database) -> None:
+    from bot.hr import members
+    with db.session() as s:
+        members.add(s, engine.ctx.settings, 300000001, role="hr", departments="quality", name="质检HR",
+                    actor="test", now=NOW)
+        members.add(s, engine.ctx.settings, 300000002, role="hr", departments="production", name="生产HR",
+                    actor="test", now=NOW)
+        members.add(s, engine.ctx.settings, 300000003, role="admin", name="另一位管理员", actor="test", now=NOW)
+    engine.ctx.staff.refresh()
+    zhang = Chat(engine, 1)
+    zhang.send(f"/start {demo['张三']}")
+    zhang.send("/feedback")
+    zhang.click("💬 其他")
+    zhang.send("希望培训时能有午休")
+    zhang.click("🙋 实名")
+    ctx = engine.ctx
+    service.feedback_tick(db, ctx.settings, ctx.texts, NOW + timedelta(hours=20))
+    reminded = {r.chat_id for r in outbox_to_all(db) if "⏰" in (r.text or "")}
+    assert reminded == {HR_ADMIN, 300000002, 300000003}  # in scope: admins and production, not quality
+    service.feedback_tick(db, ctx.settings, ctx.texts, NOW + timedelta(hours=24))
+    overdue = {r.chat_id for r in outbox_to_all(db) if "🔴" in (r.text or "")}
+    assert overdue == {HR_ADMIN, 300000003}  # every admin
+
+
+def outbox_to_all(db: Database) -> list[Outbox]:
+    with db.session() as s:
+        return list(s.exec(select(Outbox)).all())
