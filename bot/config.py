@@ -322,6 +322,11 @@ class Settings:
     def locales(self) -> tuple[str, ...]:
         return SHIPPED_LOCALES
 
+    def sender_hidden(self, kind: str, anonymous: bool | None) -> bool:
+        """HR must not see who sent a ticket: anonymous feedback, when the company says so
+        (feedback.anonymous_to_hr). Every place that shows HR a ticket's sender asks this."""
+        return kind == "feedback" and bool(anonymous) and self.file.feedback.anonymous_to_hr
+
     @property
     def default_locale(self) -> str:
         return self.file.default_locale

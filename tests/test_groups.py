@@ -198,6 +198,10 @@ def test_feedback_anonymous_to_hr_hides_who(engine: Engine, demo: dict[str, str]
     assert "匿名候选人" in note and "张三" not in note and "#1" in note
     hr.send("/inbox")
     assert "张三" not in hr.texts()
+    card = hr.send("/find 张三")[0].text  # type: ignore[union-attr]
+    assert "张三" in card and "灯坏了" not in card  # the card does not list it as 张三's
+    with db.session() as s:
+        assert not s.exec(select(AuditLog).where(AuditLog.action == "feedback_sent")).all()
     hr.send("/reply 1 已经报修")
     assert "张三" not in hr.texts() and "匿名" in hr.texts()
     assert "已经报修" in hr.texts(1)

@@ -154,9 +154,11 @@ def card_values(settings: Settings, texts: Texts, session: Session, cand: Candid
                 "questions": p.questions, "attempts": p.attempts, "passed": p.passed_at is not None}
                for p in session.exec(select(LessonProgress).where(LessonProgress.candidate_id == cand.id)
                                      .order_by(col(LessonProgress.lesson_id))).all()]
+    # Anonymous feedback HR may not trace back (feedback.anonymous_to_hr) is not shown as this candidate's.
     tickets = [{"id": t.id, "question": _short(t.question, 80)}
                for t in session.exec(select(Ticket).where(Ticket.candidate_id == cand.id, Ticket.status == "open")
-                                     .order_by(col(Ticket.id))).all()]
+                                     .order_by(col(Ticket.id))).all()
+               if not settings.sender_hidden(t.kind, t.anonymous)]
     rows = session.exec(select(HrMessage).where(HrMessage.candidate_id == cand.id)
                         .order_by(col(HrMessage.id).desc()).limit(thread)).all()
     names: dict[int, str] = {}

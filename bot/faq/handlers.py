@@ -236,7 +236,7 @@ class FaqHandlers:
     def _shown_name(turn: Turn, ticket: Ticket, cand: Candidate) -> str:
         """Who HR is told a ticket is from: anonymous feedback stays anonymous when the company says HR must not
         see who sent it (feedback.anonymous_to_hr)."""
-        if ticket.kind == "feedback" and ticket.anonymous and turn.ctx.settings.file.feedback.anonymous_to_hr:
+        if turn.ctx.settings.sender_hidden(ticket.kind, ticket.anonymous):
             return turn.t("feedback_anonymous_name")
         return cand.name
 

@@ -372,7 +372,10 @@ class FeedbackHandlers:
         turn.session.add(ticket)
         turn.session.delete(draft)
         turn.session.flush()
-        turn.audit("feedback_sent", cand.id, f"ticket {ticket.id} category={ticket.category} anonymous={anonymous}")
+        # The audit trail HR reads (its actor is the sender's Telegram id) must not tie anonymous feedback to its
+        # sender either when HR may not know who sent it: then there is no entry.
+        if not settings.sender_hidden(ticket.kind, anonymous):
+            turn.audit("feedback_sent", cand.id, f"ticket {ticket.id} category={ticket.category} anonymous={anonymous}")
         texts = turn.ctx.texts
         attachment = ticket.attachment if ticket.attachment and Path(ticket.attachment).exists() else None
         turn.ctx.hr.tell(turn, cand, "feedback_hr_new",

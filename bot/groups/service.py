@@ -151,7 +151,7 @@ def feedback_due(settings: Settings, now: datetime) -> datetime:
 
 def hide_who(settings: Settings, ticket: Ticket) -> bool:
     """HR does not see who sent it: anonymous feedback, when the company says so (feedback.anonymous_to_hr)."""
-    return ticket.kind == "feedback" and ticket.anonymous and settings.file.feedback.anonymous_to_hr
+    return settings.sender_hidden(ticket.kind, ticket.anonymous)
 
 
 def feedback_tick(db: Database, settings: Settings, texts: Texts, now: datetime) -> tuple[int, int]:
