@@ -120,3 +120,16 @@ def test_imported_language_wins(engine: Engine, demo: dict[str, str]) -> None:
     chat = Chat(engine, 5400, language_code="zh-hans")
     chat.send(f"/start {demo['Nguyen Van An']}")  # imported with language=en
     assert "Welcome, Nguyen Van An!" in chat.texts()
+
+
+def test_the_groups_ask_in_private_link_is_nobodys_invite(engine: Engine, demo: dict[str, str]) -> None:
+    # Opened by someone not yet known: greeted as without a link (asked for the phone), not told it is invalid.
+    stranger = Chat(engine, 7100)
+    stranger.send("/start ask")
+    assert "分享我的手机号" in stranger.texts() and "无法使用" not in stranger.texts()
+    assert stranger.says()[0].ask_contact
+    # Opened by a bound candidate: their menu, as any /start.
+    zhang = Chat(engine, 7101)
+    zhang.send(f"/start {demo['张三']}")
+    zhang.send("/start ask")
+    assert "无法使用" not in zhang.texts() and zhang.button("menu:status")

@@ -17,6 +17,7 @@ from bot.faq.runtime import FaqRuntime
 from bot.groups import service
 from bot.groups.buttons import FeedbackButton, QaHide, QaPage
 from bot.logsafe import log_failure
+from bot.onboarding.invites import PUBLIC_START
 from bot.outbox.transport import DeliveryError
 from store.models import Candidate, CohortGroup, FeedbackDraft, Ticket
 
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 GROUP_COMMANDS = ("link_cohort", "unlink_cohort", "pin")
 NEEDED_RIGHTS = ("can_invite_users", "can_restrict_members")  # join requests; removing a withdrawn candidate
-DEEP_LINK_PAYLOAD = "ask"  # the group's "ask me in private" link: names nobody and nothing
 _MENTION = re.compile(r"@\w+")
 
 
@@ -258,7 +258,7 @@ class GroupHandlers:
             log_failure(log, "FAQ answer in a group", exc)
         username = turn.ctx.chat_api.username() if turn.ctx.chat_api is not None else \
             turn.ctx.settings.file.telegram.bot_username
-        url = f"https://t.me/{username}?start={DEEP_LINK_PAYLOAD}"
+        url = f"https://t.me/{username}?start={PUBLIC_START}"
         _group_say(turn, texts.get(locale, "groups_ask_private"),
                    buttons=((Button(texts.get(locale, "groups_ask_private_button"), "", url=url),),))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.engine.core import Engine, Router, Turn
 from bot.i18n import locale_from_telegram
+from bot.onboarding.invites import PUBLIC_START
 from bot.onboarding.service import BindResult, bind_by_contact, bind_by_token
 from bot.welcome import WelcomeMedia
 from store.models import Candidate
@@ -25,7 +26,7 @@ class Onboarding:
         if turn.candidate is not None:
             self.welcome_back(turn)
             return
-        if turn.event.args:
+        if turn.event.args and turn.event.args[0] != PUBLIC_START:
             result = bind_by_token(turn.session, turn.event.args[0], turn.event.user_id, turn.event.chat_id,
                                    turn.ctx.clock.now())
             self._after_bind(turn, result, contact=False)

@@ -10,6 +10,10 @@ from datetime import datetime, timedelta
 from store.models import Candidate
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# A start payload that is nobody's invite: the cohort group's "ask me in private" link. Whoever opens it is
+# greeted as if they had opened the bot without a link (bound candidates get their menu; others are asked for
+# their phone), never told their "link" is invalid.
+PUBLIC_START = "ask"
 
 
 def new_token() -> str:
