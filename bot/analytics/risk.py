@@ -110,20 +110,9 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         query = query.where(*extra)
         return query.where(where) if where is not None else query
 
-    cands = session.execute(scoped(
-        select(C.id, C.cohort_id, C.role, C.created_at, C.bound_at,
-               C.invite_issued_at, C.unreachable_at, C.outcome_at),
-        C.created_at < cut)).all()
+    cands, last_seen, lessons = _activity(session, cut, where)
     if not cands:
         return []
-    last_seen = _grouped(session, scoped(
-        select(IN.candidate_id, func.max(IN.at)).join(CAND,
-                                                                       C.id == IN.candidate_id),
-        IN.at < cut).group_by(IN.candidate_id))
-    lessons = _grouped(session, scoped(
-        select(LP.candidate_id, func.count()).join(CAND, C.id == LP.candidate_id),
-        LP.passed_at.is_not(None), LP.passed_at < cut)
-        .group_by(LP.candidate_id))
     doc_tasks = [t for t in settings.file.tasks if t.document]
     handed: dict[int, int] = {}
     if doc_tasks:
@@ -152,25 +141,28 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         OB.kind == "nudge", OB.status == "sent", OB.sent_at < cut).group_by(OB.candidate_id))
 
     tz = settings.tz
-    rows = []
-    for cid, cohort_id, role, created, bound, invited, unreachable, outcome_at in cands:
-        moment_c = moment
-        oa = aware(outcome_at)
-        if before_outcome and oa is not None and oa < moment:
-            moment_c = oa
-        seen = aware(last_seen.get(cid)) or aware(bound) or aware(invited) or aware(created)
-        inactive = max(0.0, (moment_c - seen).total_seconds() / 86400) if seen else 0.0
-        rows.append((cid, cohort_id, role, moment_c, inactive, lessons.get(cid, 0), aware(unreachable), seen))
-
-    # The cohort's usual: medians over the candidates scored, per cohort (no cohort: its own group).
+    rows = _rows(cands, last_seen, lessons, moment, before_outcome)
+    # The cohort's usual: medians per cohort over its candidates still waiting at the moment scored (not those
+    # whose outcome came earlier); every candidate of the cohorts scored counts, whatever ``where`` says.
+    reference = rows
+    if where is not None:
+        cohorts = sorted({r[1] for r in rows if r[1] is not None})
+        ref_where = C.cohort_id.in_(cohorts) if cohorts else None
+        reference = [r for r in rows if r[1] is None]
+        if ref_where is not None:
+            reference += _rows(*_activity(session, cut, ref_where), moment, before_outcome)
     by_cohort: dict[str | None, list[tuple[float, int]]] = defaultdict(list)
-    for r in rows:
-        by_cohort[r[1]].append((r[4], r[5]))
+    for r in reference:
+        if r[8] is None or r[8] >= r[3]:
+            by_cohort[r[1]].append((r[4], r[5]))
+    for r in rows:  # a cohort where everyone has an outcome already: measured against itself
+        if r[1] not in by_cohort:
+            by_cohort[r[1]].append((r[4], r[5]))
     med_inactive = {k: statistics.median(v[0] for v in vals) for k, vals in by_cohort.items()}
     med_lessons = {k: statistics.median(v[1] for v in vals) for k, vals in by_cohort.items()}
 
     out = []
-    for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen in rows:
+    for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen, _outcome in rows:
         reasons: list[Reason] = []
         feats: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
 
@@ -241,6 +233,41 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         out.append(Risk(cid, score, tuple(r.key for r in reasons), feats, tuple(reasons), cohort_id, moment_c))
     out.sort(key=lambda r: (-r.score, r.candidate_id))
     return out
+
+
+def _activity(session: Session, cut: Any, where: Any) -> tuple[list[Any], dict[int, Any], dict[int, Any]]:
+    """The candidates (created before their moment), their last interaction and lessons passed before it."""
+
+    def scoped(query: Any, *extra: Any) -> Any:
+        query = query.where(*extra)
+        return query.where(where) if where is not None else query
+
+    cands = list(session.execute(scoped(
+        select(C.id, C.cohort_id, C.role, C.created_at, C.bound_at, C.invite_issued_at, C.unreachable_at,
+               C.outcome_at), C.created_at < cut)).all())
+    if not cands:
+        return [], {}, {}
+    last_seen = _grouped(session, scoped(
+        select(IN.candidate_id, func.max(IN.at)).join(CAND, C.id == IN.candidate_id), IN.at < cut)
+        .group_by(IN.candidate_id))
+    lessons = _grouped(session, scoped(
+        select(LP.candidate_id, func.count()).join(CAND, C.id == LP.candidate_id),
+        LP.passed_at.is_not(None), LP.passed_at < cut).group_by(LP.candidate_id))
+    return cands, last_seen, lessons
+
+
+def _rows(cands: list[Any], last_seen: dict[int, Any], lessons: dict[int, Any], moment: datetime,
+          before_outcome: bool) -> list[tuple[Any, ...]]:
+    rows = []
+    for cid, cohort_id, role, created, bound, invited, unreachable, outcome_at in cands:
+        moment_c = moment
+        oa = aware(outcome_at)
+        if before_outcome and oa is not None and oa < moment:
+            moment_c = oa
+        seen = aware(last_seen.get(cid)) or aware(bound) or aware(invited) or aware(created)
+        inactive = max(0.0, (moment_c - seen).total_seconds() / 86400) if seen else 0.0
+        rows.append((cid, cohort_id, role, moment_c, inactive, lessons.get(cid, 0), aware(unreachable), seen, oa))
+    return rows
 
 
 def _num(value: float) -> int | float:
