@@ -65,7 +65,7 @@ def _png(fig: Figure) -> bytes:
 def _hbars(title: str, labels: list[str], values: list[float], notes: list[str], limit: float | None = None,
            colors: list[str] | None = None, footer: str | None = None) -> bytes:
     """Horizontal bars, top to bottom, each with its figure written at its end."""
-    with _lock, matplotlib.rc_context(_style()):
+    with _lock, matplotlib.rc_context(_style()):  # type: ignore[arg-type]
         fig, ax = _figure(1.4 + 0.62 * len(labels) + (0.4 if footer else 0))
         ys = list(range(len(labels)))[::-1]
         ax.barh(ys, values, color=colors or BAR, height=0.62)

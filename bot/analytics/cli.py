@@ -183,3 +183,40 @@ def fit_command(
     else:
         typer.echo(f"held out ({held['n']}): too few outcomes there to compare the weights.")
 
+
+
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="the HTML file to write")],
+    cohort: Annotated[str | None, typer.Option(help="one cohort (default: every candidate)")] = None,
+    lang: Annotated[str | None, typer.Option(help="language of the report (zh-CN, en); default: config's")] = None,
+) -> None:
+    """One self-contained HTML page (charts embedded, no external requests): the funnel, the at-risk list and the
+    figures; readable on a phone and printable."""
+    from bot.analytics import views
+    from bot.app import load_library
+
+    settings, db = _context()
+    locale = lang or settings.default_locale
+    if locale not in settings.locales:
+        raise _fail(f"language {locale!r} is not one of: {', '.join(settings.locales)}", 2)
+    try:
+        where = views.scope(settings, None, cohort)
+    except views.CohortNotFound as err:
+        hint = f" Did you mean {err.suggestion}?" if err.suggestion else ""
+        raise _fail(f"there is no cohort {cohort!r}.{hint} Cohorts: {', '.join(err.visible) or '-'}", 2) from None
+    texts = _texts(settings)
+    lessons = load_library(settings).lessons
+    titles = {k: v.title.get(locale, k) for k, v in lessons.items()}
+    t = views.Say(texts, locale)
+    what = t("stats_cohort", cohort=cohort) if cohort else t("stats_all")
+    now = SystemClock().now()
+    with db.session() as session:
+        from bot.analytics.stats import compute
+
+        if compute(session, settings, list(lessons), where=where).total == 0:
+            raise _fail(f"cohort {cohort} has no candidates yet; nothing to report." if cohort else
+                        "there are no candidates yet; nothing to report.")
+        page = views.report_html(session, _Ctx(settings), now, where, t, titles, what, list(lessons))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(page.encode()) // 1024} KB)")

@@ -27,7 +27,8 @@ LP: Any = LessonProgress.__table__.c  # type: ignore[attr-defined]
 PR: Any = CandidateProfile.__table__.c  # type: ignore[attr-defined]
 FQ: Any = FaqQuery.__table__.c  # type: ignore[attr-defined]
 TK: Any = Ticket.__table__.c  # type: ignore[attr-defined]
-OB: Any = Outbox.__table__.c  # type: ignore[attr-defined]
+OUTBOX: Any = Outbox.__table__  # type: ignore[attr-defined]
+OB: Any = OUTBOX.c
 IN: Any = Interaction.__table__.c  # type: ignore[attr-defined]
 STEPS = ("invited", "started", "profile", "documents", "first_lesson", "all_lessons", "attended")
 QUESTION_OUTCOMES = ("answer", "suggest", "unknown")  # questions the FAQ was asked (not greetings, not limits)
@@ -146,8 +147,8 @@ def compute(session: Session, settings: Any, lesson_ids: list[str], *, where: An
         }
     came_back = exists().where(IN.candidate_id == OB.candidate_id, IN.at > OB.sent_at,
                                IN.at <= _plus_hours(session, OB.sent_at, COMEBACK_HOURS))
-    nudges = select(func.count(), func.sum(case((came_back, 1), else_=0))).select_from(Outbox.__table__) \
-        .join(CAND, C.id == OB.candidate_id).where(OB.kind == "nudge", OB.status == "sent")  # type: ignore
+    nudges = select(func.count(), func.sum(case((came_back, 1), else_=0))).select_from(OUTBOX) \
+        .join(CAND, C.id == OB.candidate_id).where(OB.kind == "nudge", OB.status == "sent")
     if now is not None:  # a nudge younger than 48 h cannot be judged yet
         nudges = nudges.where(OB.sent_at <= (now - timedelta(hours=COMEBACK_HOURS)).astimezone(UTC))
     sent, back = session.execute(_scoped(nudges, where)).one()
