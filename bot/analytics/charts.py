@@ -76,7 +76,7 @@ def _hbars(title: str, labels: list[str], values: list[float], notes: list[str],
         ax.spines[["bottom"]].set_visible(False)
         for y, v, note in zip(ys, values, notes, strict=True):
             ax.text(v + top * 0.02, y, note, va="center", fontsize=14)
-        ax.set_title(title, pad=14)
+        fig.suptitle(title, x=0.03, ha="left", fontsize=20)  # from the figure's edge: long titles stay whole
         if footer:
             fig.text(0.02, 0.015, footer, fontsize=12, color="#555555")
         fig.tight_layout(rect=(0, 0.05 if footer else 0, 1, 1))
@@ -98,7 +98,7 @@ def funnel_png(stats: Stats, key: str, label: str, t: Any) -> bytes:
 def lessons_png(stats: Stats, titles: dict[str, str], t: Any) -> bytes:
     """Per lesson: the share of candidates who passed it, and the quiz average."""
     total = max(1, stats.total)
-    labels = [_short(titles.get(row["id"], row["id"]), 12) for row in stats.lessons]
+    labels = [_short(titles.get(row["id"], row["id"]), 22) for row in stats.lessons]
     values = [row["passed"] / total * 100 for row in stats.lessons]
     notes = [t("stats_chart_lesson_note", passed=row["passed"],
                quiz="-" if row["quiz"] is None else f"{row['quiz']:.0%}") for row in stats.lessons]
@@ -108,16 +108,21 @@ def lessons_png(stats: Stats, titles: dict[str, str], t: Any) -> bytes:
 
 def support_png(stats: Stats, t: Any) -> bytes:
     """Questions and tickets: self-service rate, and the median hours to an answer per ticket kind."""
-    labels = [t("stats_chart_self_service")]
-    values = [100 * (stats.self_service or 0.0)]
-    notes = ["-" if stats.self_service is None else f"{stats.self_service:.0%} ({stats.questions})"]
-    colors = [BAR]
-    longest = max([v["median_hours"] or 0 for v in stats.tickets.values()] + [1])
-    for kind, row in stats.tickets.items():
+    labels: list[str] = []
+    values: list[float] = []
+    notes: list[str] = []
+    colors: list[str] = []
+    if stats.self_service is not None:  # only rows with something to show
+        labels.append(t("stats_chart_self_service"))
+        values.append(100 * stats.self_service)
+        notes.append(f"{stats.self_service:.0%} ({stats.questions})")
+        colors.append(BAR)
+    answered = {k: v for k, v in stats.tickets.items() if v["median_hours"] is not None}
+    longest = max([v["median_hours"] for v in answered.values()] + [1])
+    for kind, row in answered.items():
         labels.append(t("stats_chart_ticket_kind", kind=t(f"stats_kind_{kind}") if _has(t, kind) else kind))
-        hours = row["median_hours"]
-        values.append(0 if hours is None else 100 * hours / longest)
-        notes.append(t("stats_chart_ticket_note", hours="-" if hours is None else hours, open=row["open"]))
+        values.append(100 * row["median_hours"] / longest)
+        notes.append(t("stats_chart_ticket_note", hours=row["median_hours"], open=row["open"]))
         colors.append(MUTED)
     return _hbars(t("stats_chart_support"), labels, values, notes, limit=100.0, colors=colors,
                   footer=t("stats_chart_support_footer"))
@@ -136,7 +141,14 @@ def _has(t: Any, kind: str) -> bool:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cut to ``limit`` columns, a Chinese character counting two (so labels leave room for the bars)."""
+    width, out = 0, list[str]()
+    for ch in text:
+        width += 2 if ord(ch) > 0x2E80 else 1
+        if width > limit:
+            return "".join(out).rstrip() + "…"
+        out.append(ch)
+    return text
 
 
 def write(data: bytes, path: Path) -> Path:
