@@ -177,7 +177,7 @@ def test_atrisk_respects_scope_and_role(engine: Engine, demo: dict[str, str], db
     # A forged call button for someone out of scope: not found.
     zs = cand(db, "张三")
     warehouse.press(viewer.button("📞 1."))
-    assert f"+8613800000001" not in warehouse.texts() and str(zs.id) in warehouse.texts()
+    assert "+8613800000001" not in warehouse.texts() and str(zs.id) in warehouse.texts()
 
 
 def test_report_in_chat_is_one_self_contained_html_document(
