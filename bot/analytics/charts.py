@@ -9,16 +9,12 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from bot.analytics.stats import STEPS, Stats
 
-matplotlib.use("Agg")  # before pyplot: no display, ever
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bot.analytics.stats import STEPS, Stats  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, DPI = 7.2, 150  # 1080 px wide
 BAR = "#2f6fb0"
@@ -34,9 +30,20 @@ def font_path() -> Path:
     return Path(pylopdf_fonts_zh_cn.sans_path())
 
 
+def _mpl() -> Any:
+    """matplotlib, imported on first use (it takes a while; most processes never draw): Agg, no display, ever."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib
+
+
 def font_name() -> str:
     """Register the shipped font once; its family name."""
     global _font_ready
+    _mpl()
+    from matplotlib import font_manager
+
     path = font_path()
     if not _font_ready:
         font_manager.fontManager.addfont(str(path))
@@ -45,6 +52,8 @@ def font_name() -> str:
 
 
 def _figure(height_in: float) -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -65,7 +74,7 @@ def _png(fig: Figure) -> bytes:
 def _hbars(title: str, labels: list[str], values: list[float], notes: list[str], limit: float | None = None,
            colors: list[str] | None = None, footer: str | None = None) -> bytes:
     """Horizontal bars, top to bottom, each with its figure written at its end."""
-    with _lock, matplotlib.rc_context(_style()):  # type: ignore[arg-type]
+    with _lock, _mpl().rc_context(_style()):
         fig, ax = _figure(1.4 + 0.62 * len(labels) + (0.4 if footer else 0))
         ys = list(range(len(labels)))[::-1]
         ax.barh(ys, values, color=colors or BAR, height=0.62)
