@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import ColumnElement, String, and_, case, func, literal, not_, or_, select, type_coerce
 from sqlmodel import Session
 
@@ -99,12 +100,14 @@ def _grouped(session: Session, query: Any) -> dict[int, Any]:
 
 def score_candidates(session: Session, ctx: Any, now: datetime, *, where: ColumnElement[bool] | None = None,
                      as_of: datetime | None = None, before_outcome: bool = False,
-                     reference_cache: dict[Any, Any] | None = None) -> list[Risk]:
+                     reference_cache: dict[Any, Any] | None = None, min_score: int | None = None) -> list[Risk]:
     """Score every candidate ``where`` matches (all, when None), highest score first.
 
     ``ctx`` is the app context (bot.app); only ``ctx.settings`` is read. ``before_outcome``: see the module.
     ``reference_cache``: a dict the caller keeps (and empties when it wants fresh figures) where each cohort's
-    medians are kept, so scoring one candidate does not read their whole cohort every time (the card)."""
+    medians are kept, so scoring one candidate does not read their whole cohort every time (the card).
+    ``min_score``: return only those scoring at least this (/atrisk, the digest): the others' reasons are never
+    worked out, which is what keeps /atrisk fast on tens of thousands."""
     settings = ctx.settings
     policy = settings.file.risk
     w, th = policy.weights, policy.thresholds
@@ -190,6 +193,12 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
     quiet = timedelta(hours=th.nudge_quiet_hours)
     min_days, full_days, behind_full = th.inactive_min_days, th.inactive_full_days, th.lessons_behind_full
     near_days, unanswered, soon_days = th.deadline_near_days, th.ticket_unanswered_hours, th.training_soon_days
+    if min_score is not None and not before_outcome and rows:
+        # Only those who can reach min_score get their reasons worked out (a vectorised first pass; a margin of a
+        # point keeps rounding from leaving anyone out; the detailed pass below decides).
+        quick = _quick_scores(rows, weights, med_inactive, med_lessons, dues, training, applies, local_day, th,
+                              moment, signals, wd_tickets, handed, nudged, open_tickets, down_votes)
+        rows = [r for r, q in zip(rows, quick.tolist(), strict=True) if q >= min_score - 1]
     out = []
     for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen, _outcome in rows:
         found: list[tuple[str, float, dict[str, Any]]] = []  # (signal, strength, values)
@@ -264,7 +273,74 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         score = min(100, int(round(sum(r.points for r in reasons))))
         out.append(Risk(cid, score, tuple(r.key for r in reasons), feats, tuple(reasons), cohort_id, moment_c))
     out.sort(key=lambda r: (-r.score, r.candidate_id))
-    return out
+    return out if min_score is None else [r for r in out if r.score >= min_score]
+
+
+def _quick_scores(rows: list[tuple[Any, ...]], weights: dict[str, float], med_inactive: dict[Any, float],
+                  med_lessons: dict[Any, float], dues: dict[str, list[date]], training: dict[str, date],
+                  applies: dict[str, list[bool]], today: date, th: Any, moment: datetime, signals: dict[int, Any],
+                  wd_tickets: dict[int, Any], handed: dict[int, Any], nudged: dict[int, Any],
+                  open_tickets: dict[int, Any], down_votes: dict[int, Any]) -> np.ndarray:
+    """The same score as the detailed pass, for every row at once (numpy), without the reasons' texts and values.
+    Every row has the same moment here (no before_outcome)."""
+    n = len(rows)
+    index = {r[0]: i for i, r in enumerate(rows)}
+
+    def sparse(values: dict[int, Any], convert: Any = float) -> np.ndarray:
+        arr = np.zeros(n)
+        for cid, v in values.items():
+            i = index.get(cid)
+            if i is not None and v is not None:
+                arr[i] = convert(v)
+        return arr
+
+    stamp = moment.timestamp()
+    inactive = np.fromiter((r[4] for r in rows), float, n)
+    passed = np.fromiter((r[5] for r in rows), float, n)
+    med_i = np.fromiter((med_inactive[r[1]] for r in rows), float, n)
+    med_l = np.fromiter((med_lessons[r[1]] for r in rows), float, n)
+    blocked = np.fromiter((r[6] is not None and r[6] <= moment for r in rows), bool, n)
+    seen = np.fromiter(((r[7].timestamp() if r[7] is not None else 0.0) for r in rows), float, n)
+    strength: dict[str, np.ndarray] = {}
+    strength["withdrawal_intent"] = (np.maximum(sparse(signals), sparse(wd_tickets)) > 0).astype(float)
+    strength["unreachable"] = blocked.astype(float)
+    base = np.maximum(med_i, th.inactive_min_days)
+    strength["inactive"] = np.where(inactive >= base + 1, np.clip((inactive - base) / th.inactive_full_days, 0, 1), 0)
+    behind = med_l - passed
+    strength["lessons_behind"] = np.where(behind >= 1, np.clip(behind / th.lessons_behind_full, 0, 1), 0)
+    k = len(next(iter(dues.values()), []))
+    missed = np.zeros(n)
+    near = np.zeros(n, dtype=bool)
+    open_docs = np.zeros(n)
+    soon = np.zeros(n)
+    known = np.fromiter((r[1] in dues for r in rows), bool, n)
+    if k:
+        bits = sparse(handed, int).astype(np.int64)
+        left = np.array([[(d - today).days for d in dues[r[1]]] if r[1] in dues else [0] * k for r in rows]
+                        ).reshape(n, k)
+        apply = np.array([applies.get(r[2]) or [True] * k for r in rows], dtype=bool).reshape(n, k)
+        done = (bits[:, None] >> np.arange(k)[None, :]) & 1
+        is_open = apply & (done == 0) & known[:, None]
+        open_docs = is_open.sum(axis=1)
+        missed = (is_open & (left < 0)).sum(axis=1)
+        near = (is_open & (left >= 0) & (left <= th.deadline_near_days)).any(axis=1)
+    strength["deadline_missed"] = np.where(missed > 0, np.minimum(1.0, missed / 2 + 0.5), 0)
+    strength["deadline_near"] = near.astype(float)
+    last_nudge = sparse(nudged, lambda v: _parse(v).timestamp())  # type: ignore[union-attr]
+    quiet = th.nudge_quiet_hours * 3600
+    strength["quiet_after_nudge"] = ((last_nudge > 0) & (stamp - last_nudge >= quiet) & (seen <= last_nudge)
+                                     ).astype(float)
+    oldest = sparse({c: v[1] for c, v in open_tickets.items()}, lambda v: _parse(v).timestamp())  # type: ignore
+    strength["open_ticket"] = ((oldest > 0) & ((stamp - oldest) / 3600 >= th.ticket_unanswered_hours)).astype(float)
+    strength["faq_down_votes"] = np.minimum(1.0, sparse(down_votes) / 2)
+    days = np.fromiter(((training[r[1]] - today).days if r[1] in training else -1 for r in rows), float, n)
+    soon_ok = known & (days >= 0) & (days <= th.training_soon_days) & ((open_docs > 0) | (behind >= 1))
+    soon = np.where(soon_ok, 1.0 - days / (th.training_soon_days + 1), 0)
+    strength["training_soon"] = soon
+    total = np.zeros(n)
+    for signal, values in strength.items():
+        total += np.round(weights[signal] * values, 1)
+    return np.minimum(100, np.round(total))
 
 
 def _activity(session: Session, cut: Any, where: Any) -> list[tuple[Any, ...]]:

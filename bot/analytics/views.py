@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from bot.analytics import charts
 from bot.analytics.risk import CAND, Risk, reason_texts, score_candidates
@@ -108,9 +108,13 @@ class AtRisk:
 
 def at_risk(session: Any, ctx: Any, now: datetime, where: Any, limit: int | None = None) -> AtRisk:
     th = ctx.settings.file.risk.thresholds
-    risks = score_candidates(session, ctx, now, where=waiting(where))
-    above = [r for r in risks if r.score >= th.at_risk_score]
-    return AtRisk(above[: limit or th.atrisk_list], len(above), len(risks), risks[0].score if risks else 0)
+    above = score_candidates(session, ctx, now, where=waiting(where), min_score=th.at_risk_score)
+    if above:
+        query = select(func.count()).select_from(CAND).where(waiting(where))
+        return AtRisk(above[: limit or th.atrisk_list], len(above), int(session.execute(query).scalar_one()),
+                      above[0].score)
+    everyone = score_candidates(session, ctx, now, where=waiting(where))  # nobody above: "the highest is ..."
+    return AtRisk([], 0, len(everyone), everyone[0].score if everyone else 0)
 
 
 def names(session: Any, ids: list[int]) -> dict[int, tuple[str, str, bool]]:
