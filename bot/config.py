@@ -245,6 +245,49 @@ class FeedbackPolicy(_Model):
     anonymous_to_hr: bool = Field(default=False, description="true: HR does not see who sent anonymous feedback")
 
 
+class RiskWeights(_Model):
+    """Points each risk signal adds at full strength (the score is their sum, capped at 100)."""
+
+    inactive: float = Field(default=30, ge=0, le=100, description="no interaction for longer than the cohort")
+    lessons_behind: float = Field(default=20, ge=0, le=100, description="fewer lessons passed than the cohort")
+    deadline_missed: float = Field(default=20, ge=0, le=100, description="a document task past its due date")
+    deadline_near: float = Field(default=8, ge=0, le=100, description="a document task due within days")
+    unreachable: float = Field(default=35, ge=0, le=100, description="blocked the bot")
+    withdrawal_intent: float = Field(default=50, ge=0, le=100, description="said they might not come")
+    open_ticket: float = Field(default=10, ge=0, le=100, description="a question or feedback left unanswered")
+    faq_down_votes: float = Field(default=5, ge=0, le=100, description="voted an FAQ answer unhelpful")
+    quiet_after_nudge: float = Field(default=15, ge=0, le=100, description="no reaction within 48 h of a nudge")
+    training_soon: float = Field(default=10, ge=0, le=100, description="training close and work still open")
+
+
+class RiskThresholds(_Model):
+    """When a signal counts (days and hours are counted up to the moment scored)."""
+
+    inactive_min_days: float = Field(default=3, ge=0, le=365, description="silence shorter than this never counts")
+    inactive_full_days: float = Field(default=7, gt=0, le=365,
+                                      description="days beyond the cohort's median at which it counts fully")
+    lessons_behind_full: float = Field(default=3, gt=0, le=100, description="lessons behind that count fully")
+    deadline_near_days: int = Field(default=3, ge=0, le=60, description="a document due this soon is near")
+    ticket_unanswered_hours: float = Field(default=24, ge=0, le=720, description="open this long counts")
+    nudge_quiet_hours: float = Field(default=48, gt=0, le=720, description="no interaction this long after a nudge")
+    training_soon_days: int = Field(default=7, ge=0, le=60, description="training this close with work open")
+    at_risk_score: int = Field(default=40, ge=1, le=100, description="/atrisk and the digest list from this score")
+    atrisk_list: int = Field(default=10, ge=1, le=50, description="how many /atrisk shows")
+
+
+class RiskPolicy(_Model):
+    """The dropout risk score (bot/analytics/risk.py): transparent weights, reviewed by HR."""
+
+    weights: RiskWeights = RiskWeights()
+    thresholds: RiskThresholds = RiskThresholds()
+    digest_time: str = Field(default="09:00", description="HR's daily digest, company time")
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        return _check_hhmm(value)
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -266,6 +309,7 @@ class FileConfig(_Model):
     learning: LearningPolicy = LearningPolicy()
     documents: DocumentPolicy = DocumentPolicy()
     feedback: FeedbackPolicy = FeedbackPolicy()
+    risk: RiskPolicy = RiskPolicy()
     flows_dir: str = "flows"
     content_dir: str = "content"
     stages: list[Stage]
