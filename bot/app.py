@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from bot.analytics.handlers import AnalyticsHandlers
 from bot.broadcast.handlers import BroadcastHandlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -165,7 +166,12 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     ExportHandlers().register(router)
-    ConsoleHandlers(engine, {k: dict(v.title) for k, v in content.library.lessons.items()}).register(router)
+    lesson_titles = {k: dict(v.title) for k, v in content.library.lessons.items()}
+    console = ConsoleHandlers(engine, lesson_titles)
+    console.register(router)
+    analytics = AnalyticsHandlers(engine, lesson_titles)
+    analytics.register(router)
+    console.card_notes.append(analytics.card_note)
     BroadcastHandlers(content.library.lessons).register(router)
     router.check()
     return engine

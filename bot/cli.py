@@ -15,6 +15,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
+from bot.analytics.cli import report_command, risk_app
 from bot.app import ContentError, build_engine, load_content, load_library
 from bot.broadcast.cli import broadcast_command, broadcasts_app
 from bot.clock import SystemClock
@@ -55,6 +56,8 @@ cand_app.command("export")(export_command)
 register_console_cli(cand_app, cohort_app)
 app.command("broadcast")(broadcast_command)
 app.add_typer(broadcasts_app, name="broadcasts")
+app.add_typer(risk_app, name="risk")
+app.command("report")(report_command)
 app.command("simulate")(simulate_command)
 
 log = logging.getLogger("hrbot")

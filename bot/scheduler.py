@@ -10,15 +10,18 @@ import asyncio
 import fcntl
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from bot.analytics import digest
 from bot.broadcast.progress import BroadcastProgress
 from bot.clock import Clock
 from bot.config import Settings
+from bot.engine.staff import StaffDirectory
 from bot.i18n import Texts
 from bot.logsafe import log_failure
 from bot.nudges.planner import NudgeRenderer, PlannerCache, tick
@@ -108,6 +111,7 @@ class Scheduler:
         self._aps.add_job(self._tick, "interval", seconds=self.settings.file.nudges.tick_seconds,
                           next_run_time=self.clock.now(), max_instances=1, coalesce=True, id="nudges")
         self._aps.add_job(self._broadcasts, "interval", seconds=1, max_instances=1, coalesce=True, id="broadcasts")
+        self._aps.add_job(self._digest, "interval", seconds=60, max_instances=1, coalesce=True, id="digest")
         self._aps.start()
 
     async def _tick(self) -> None:
@@ -136,6 +140,17 @@ class Scheduler:
             await self.broadcasts.tick()
         except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
             log_failure(log, "broadcast progress", exc)
+
+    async def _digest(self) -> None:
+        """HR's daily digest (bot/analytics/digest.py): decided once a day per member, by the elected process."""
+        if not self.leadership.held or self._sender_task is None:
+            return
+        try:
+            ctx = SimpleNamespace(settings=self.settings, texts=self.texts, staff=StaffDirectory(self.settings))
+            if await asyncio.to_thread(digest.run, self.db, ctx, self.clock.now()):
+                self.sender.wake()
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
+            log_failure(log, "daily digest", exc)
 
     async def _stop_sender(self) -> None:
         self._stop.set()

@@ -78,7 +78,8 @@ def test_every_button_reaches_a_handler(engine: Engine, demo: dict[str, str], db
     for ticket in (1, 2, 3):
         found += shown(hr.send(f"/reply {ticket} 请看入职指南。"))
     # The HR console: a /find list (pages, cards and their buttons), a 1:1 message, a per-cohort confirmation.
-    for line in ("/find 0000", "/msg 1 明天见", "/attended prod-2027-01"):
+    # /atrisk lists 张三, who said they found another job (a withdrawal signal): call, note, withdrawn, card.
+    for line in ("/find 0000", "/msg 1 明天见", "/attended prod-2027-01", "/atrisk"):
         found += shown(hr.send(line))
     # Every nudge rule of the demo, and every menu entry a rule may offer.
     renderer = NudgeRenderer(db, settings, texts, engine.ctx.rules)

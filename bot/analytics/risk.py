@@ -4,7 +4,7 @@ Transparent by design: each signal has a strength between 0 and 1 (``features``)
 (config.yaml `risk.weights`), and the score is the sum, capped at 100. A signal that adds points always comes with
 its reason, and a reason is never shown without its points.
 
-Everything is read "as of" a moment (``as_of``, default ``now``): only what happened before it counts, so a score
+Everything is read "as of" a moment (``as_of``, default ``now``): only what happened up to it counts, so a score
 can be taken as it stood on an earlier day. ``before_outcome=True`` moves each candidate's moment back to when HR
 marked their outcome (if that is earlier), so the outcome itself, and everything after it, never feeds the score
 (`hrbot risk evaluate`).
@@ -96,10 +96,13 @@ def _grouped(session: Session, query: Any) -> dict[int, Any]:
 
 
 def score_candidates(session: Session, ctx: Any, now: datetime, *, where: ColumnElement[bool] | None = None,
-                     as_of: datetime | None = None, before_outcome: bool = False) -> list[Risk]:
+                     as_of: datetime | None = None, before_outcome: bool = False,
+                     reference_cache: dict[Any, Any] | None = None) -> list[Risk]:
     """Score every candidate ``where`` matches (all, when None), highest score first.
 
-    ``ctx`` is the app context (bot.app); only ``ctx.settings`` is read. ``before_outcome``: see the module."""
+    ``ctx`` is the app context (bot.app); only ``ctx.settings`` is read. ``before_outcome``: see the module.
+    ``reference_cache``: a dict the caller keeps (and empties when it wants fresh figures) where each cohort's
+    medians are kept, so scoring one candidate does not read their whole cohort every time (the card)."""
     settings = ctx.settings
     policy = settings.file.risk
     w, th = policy.weights, policy.thresholds
@@ -110,20 +113,9 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         query = query.where(*extra)
         return query.where(where) if where is not None else query
 
-    cands = session.execute(scoped(
-        select(C.id, C.cohort_id, C.role, C.created_at, C.bound_at,
-               C.invite_issued_at, C.unreachable_at, C.outcome_at),
-        C.created_at < cut)).all()
+    cands, last_seen, lessons = _activity(session, cut, where)
     if not cands:
         return []
-    last_seen = _grouped(session, scoped(
-        select(IN.candidate_id, func.max(IN.at)).join(CAND,
-                                                                       C.id == IN.candidate_id),
-        IN.at < cut).group_by(IN.candidate_id))
-    lessons = _grouped(session, scoped(
-        select(LP.candidate_id, func.count()).join(CAND, C.id == LP.candidate_id),
-        LP.passed_at.is_not(None), LP.passed_at < cut)
-        .group_by(LP.candidate_id))
     doc_tasks = [t for t in settings.file.tasks if t.document]
     handed: dict[int, int] = {}
     if doc_tasks:
@@ -131,46 +123,58 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         mask = func.sum(case(*[(CT.task_id == t.id, 1 << i) for i, t in enumerate(doc_tasks)], else_=0))
         handed = _grouped(session, scoped(
             select(CT.candidate_id, mask).join(CAND, C.id == CT.candidate_id),
-            CT.status.in_(HANDED_IN), CT.updated_at < cut)
+            CT.status.in_(HANDED_IN), CT.updated_at <= cut)
             .group_by(CT.candidate_id))
     signals = _grouped(session, scoped(
         select(RS.candidate_id, func.count()).join(CAND, C.id == RS.candidate_id),
-        RS.kind == "withdrawal_intent", RS.at < cut).group_by(RS.candidate_id))
+        RS.kind == "withdrawal_intent", RS.at <= cut).group_by(RS.candidate_id))
     wd_tickets = _grouped(session, scoped(
         select(TK.candidate_id, func.count()).join(CAND, C.id == TK.candidate_id),
-        TK.kind == "withdrawal", TK.created_at < cut).group_by(TK.candidate_id))
+        TK.kind == "withdrawal", TK.created_at <= cut).group_by(TK.candidate_id))
     open_tickets = _grouped(session, scoped(
         select(TK.candidate_id, func.count(), func.min(TK.created_at))
         .join(CAND, C.id == TK.candidate_id),
-        TK.kind != "withdrawal", TK.created_at < cut,
-        or_(TK.answered_at.is_(None), TK.answered_at >= cut)).group_by(TK.candidate_id))
+        TK.kind != "withdrawal", TK.created_at <= cut,
+        or_(TK.answered_at.is_(None), TK.answered_at > cut)).group_by(TK.candidate_id))
     down_votes = _grouped(session, scoped(
         select(FQ.candidate_id, func.count()).join(CAND, C.id == FQ.candidate_id),
-        FQ.vote == "down", func.coalesce(FQ.voted_at, FQ.at) < cut).group_by(FQ.candidate_id))
+        FQ.vote == "down", func.coalesce(FQ.voted_at, FQ.at) <= cut).group_by(FQ.candidate_id))
     nudged = _grouped(session, scoped(
         select(OB.candidate_id, func.max(OB.sent_at)).join(CAND, C.id == OB.candidate_id),
-        OB.kind == "nudge", OB.status == "sent", OB.sent_at < cut).group_by(OB.candidate_id))
+        OB.kind == "nudge", OB.status == "sent", OB.sent_at <= cut).group_by(OB.candidate_id))
 
     tz = settings.tz
-    rows = []
-    for cid, cohort_id, role, created, bound, invited, unreachable, outcome_at in cands:
-        moment_c = moment
-        oa = aware(outcome_at)
-        if before_outcome and oa is not None and oa < moment:
-            moment_c = oa
-        seen = aware(last_seen.get(cid)) or aware(bound) or aware(invited) or aware(created)
-        inactive = max(0.0, (moment_c - seen).total_seconds() / 86400) if seen else 0.0
-        rows.append((cid, cohort_id, role, moment_c, inactive, lessons.get(cid, 0), aware(unreachable), seen))
-
-    # The cohort's usual: medians over the candidates scored, per cohort (no cohort: its own group).
+    rows = _rows(cands, last_seen, lessons, moment, before_outcome)
+    # The cohort's usual: medians per cohort over its candidates still waiting at the moment scored (not those
+    # whose outcome came earlier); every candidate of the cohorts scored counts, whatever ``where`` says.
+    reference = rows
+    cached: dict[str | None, tuple[float, float]] = {}
+    if where is not None:
+        cohorts = sorted({r[1] for r in rows if r[1] is not None})
+        if reference_cache is not None:
+            cached = {c: reference_cache[(c, before_outcome)] for c in cohorts
+                      if (c, before_outcome) in reference_cache}
+        missing = [c for c in cohorts if c not in cached]
+        reference = [r for r in rows if r[1] is None]
+        if missing:
+            reference += _rows(*_activity(session, cut, C.cohort_id.in_(missing)), moment, before_outcome)
     by_cohort: dict[str | None, list[tuple[float, int]]] = defaultdict(list)
-    for r in rows:
-        by_cohort[r[1]].append((r[4], r[5]))
-    med_inactive = {k: statistics.median(v[0] for v in vals) for k, vals in by_cohort.items()}
-    med_lessons = {k: statistics.median(v[1] for v in vals) for k, vals in by_cohort.items()}
+    for r in reference:
+        if r[8] is None or r[8] >= r[3]:
+            by_cohort[r[1]].append((r[4], r[5]))
+    for r in rows:  # a cohort where everyone has an outcome already: measured against itself
+        if r[1] not in by_cohort and r[1] not in cached:
+            by_cohort[r[1]].append((r[4], r[5]))
+    medians = {k: (statistics.median(v[0] for v in vals), statistics.median(v[1] for v in vals))
+               for k, vals in by_cohort.items()}
+    if reference_cache is not None and where is not None:
+        reference_cache.update({(k, before_outcome): v for k, v in medians.items() if k is not None})
+    medians.update(cached)
+    med_inactive = {k: v[0] for k, v in medians.items()}
+    med_lessons = {k: v[1] for k, v in medians.items()}
 
     out = []
-    for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen in rows:
+    for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen, _outcome in rows:
         reasons: list[Reason] = []
         feats: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
 
@@ -187,7 +191,7 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         intents = max(signals.get(cid, 0), wd_tickets.get(cid, 0))
         if intents:
             add("withdrawal_intent", 1.0, count=intents)
-        if unreachable is not None and unreachable < moment_c:
+        if unreachable is not None and unreachable <= moment_c:
             add("unreachable", 1.0, since=unreachable.astimezone(tz).date())
         base = max(med_inactive[cohort_id], th.inactive_min_days)
         days = int(inactive)
@@ -241,6 +245,41 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         out.append(Risk(cid, score, tuple(r.key for r in reasons), feats, tuple(reasons), cohort_id, moment_c))
     out.sort(key=lambda r: (-r.score, r.candidate_id))
     return out
+
+
+def _activity(session: Session, cut: Any, where: Any) -> tuple[list[Any], dict[int, Any], dict[int, Any]]:
+    """The candidates (created before their moment), their last interaction and lessons passed before it."""
+
+    def scoped(query: Any, *extra: Any) -> Any:
+        query = query.where(*extra)
+        return query.where(where) if where is not None else query
+
+    cands = list(session.execute(scoped(
+        select(C.id, C.cohort_id, C.role, C.created_at, C.bound_at, C.invite_issued_at, C.unreachable_at,
+               C.outcome_at), C.created_at <= cut)).all())
+    if not cands:
+        return [], {}, {}
+    last_seen = _grouped(session, scoped(
+        select(IN.candidate_id, func.max(IN.at)).join(CAND, C.id == IN.candidate_id), IN.at <= cut)
+        .group_by(IN.candidate_id))
+    lessons = _grouped(session, scoped(
+        select(LP.candidate_id, func.count()).join(CAND, C.id == LP.candidate_id),
+        LP.passed_at.is_not(None), LP.passed_at <= cut).group_by(LP.candidate_id))
+    return cands, last_seen, lessons
+
+
+def _rows(cands: list[Any], last_seen: dict[int, Any], lessons: dict[int, Any], moment: datetime,
+          before_outcome: bool) -> list[tuple[Any, ...]]:
+    rows = []
+    for cid, cohort_id, role, created, bound, invited, unreachable, outcome_at in cands:
+        moment_c = moment
+        oa = aware(outcome_at)
+        if before_outcome and oa is not None and oa < moment:
+            moment_c = oa
+        seen = aware(last_seen.get(cid)) or aware(bound) or aware(invited) or aware(created)
+        inactive = max(0.0, (moment_c - seen).total_seconds() / 86400) if seen else 0.0
+        rows.append((cid, cohort_id, role, moment_c, inactive, lessons.get(cid, 0), aware(unreachable), seen, oa))
+    return rows
 
 
 def _num(value: float) -> int | float:

@@ -49,6 +49,8 @@ class ConsoleHandlers:
         self.lesson_titles = lesson_titles
         self.index = NameIndex()
         self._compose: dict[int, tuple[int, float]] = {}  # HR user id -> (candidate id, when the button was tapped)
+        # Lines other capabilities add under the card (the app registers them: analytics adds the risk score).
+        self.card_notes: list[Callable[[Turn, Candidate], str | None]] = []
 
     def register(self, router: Router) -> None:
         router.command("find", self.find, audience="hr", menu_key="cmd_find")
@@ -144,7 +146,8 @@ class ConsoleHandlers:
                      CardAction("attended", cand.id).button(turn.t("card_button_attended"))))
             if cand.telegram_user_id is None:
                 rows += ((CardAction("invite", cand.id).button(turn.t("card_button_invite")),),)
-        turn.say(turn.t("card", **values), buttons=rows)
+        notes = [n for n in (note(turn, cand) for note in self.card_notes) if n]
+        turn.say("\n".join([turn.t("card", **values), *notes]), buttons=rows)
 
     def card_action(self, turn: Turn, data: CardAction) -> None:
         cand = self._candidate(turn, data.candidate)

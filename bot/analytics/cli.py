@@ -1,0 +1,222 @@
+"""`hrbot risk explain ID [--json]`, `hrbot risk evaluate [--json]`, `hrbot risk fit --out FILE` and
+`hrbot report [--cohort ID] --out FILE.html`. Operator output is English (README: CLI output); the reasons are the
+same texts HR reads in chat, in the language asked for."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from bot.analytics.evaluate import evaluate as evaluate_pairs
+from bot.analytics.fit import HELD_OUT, fit
+from bot.analytics.risk import SIGNALS, Risk, explain, score_candidates
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.hr.service import HrError, find_candidate
+from bot.i18n import Texts
+from store.db import Database
+from store.models import Candidate
+
+risk_app = typer.Typer(help="The dropout risk score: explain one candidate, evaluate it on outcomes, propose weights.",
+                       no_args_is_help=True)
+
+
+@dataclass
+class _Ctx:
+    settings: Settings
+
+
+def _context() -> tuple[Settings, Database]:
+    from bot.cli import _database, _settings  # the CLI's own set-up: config errors and a missing schema
+
+    settings = _settings()
+    return settings, _database(settings)
+
+
+def _texts(settings: Settings) -> Texts:
+    return Texts.load(settings.content_dir, settings.locales, settings.default_locale)
+
+
+def _fail(line: str, code: int = 1) -> typer.Exit:
+    typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+@risk_app.command("explain")
+def explain_command(
+    candidate: Annotated[str, typer.Argument(help="id, external id or phone")],
+    as_json: Annotated[bool, typer.Option("--json", help='{"candidate_id", "score", "reasons": [text]}')] = False,
+    lang: Annotated[str | None, typer.Option(help="language of the reasons (zh-CN, en); default: config's")] = None,
+) -> None:
+    """A candidate's risk score (0-100) and the reasons behind it, strongest first."""
+    settings, db = _context()
+    locale = lang or settings.default_locale
+    if locale not in settings.locales:
+        raise _fail(f"language {locale!r} is not one of: {', '.join(settings.locales)}", 2)
+    now = SystemClock().now()
+    with db.session() as session:
+        try:
+            cand = find_candidate(session, candidate, settings)
+        except HrError:
+            raise _fail(f"no candidate {candidate!r}; use an id, external id or phone "
+                        "(see `hrbot candidates list`)") from None
+        risks = score_candidates(session, _Ctx(settings), now, where=Candidate.id == cand.id)  # type: ignore[arg-type]
+        name = cand.name
+    if not risks:
+        raise _fail(f"candidate #{cand.id} was added after now; nothing to score")
+    out = explain(risks[0], settings, _texts(settings), locale)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    typer.echo(f"#{out['candidate_id']} {name}: risk {out['score']}/100")
+    for line in out["reasons"] or ["no risk signal"]:
+        typer.echo(f"  - {line}")
+
+
+def outcome_pairs(session: Any, settings: Settings, now: Any) -> tuple[list[Risk], dict[int, bool]]:
+    """Every candidate with an outcome, scored as they stood just before HR marked it."""
+    marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+    risks = score_candidates(session, _Ctx(settings), now, where=marked, before_outcome=True)
+    withdrew = {cid: out == "withdrawn" for cid, out in session.execute(
+        Candidate.__table__.select().with_only_columns(  # type: ignore[attr-defined]
+            Candidate.__table__.c.id, Candidate.__table__.c.outcome).where(marked))}  # type: ignore[attr-defined]
+    return risks, withdrew
+
+
+def evaluation(risks: list[Risk], withdrew: dict[int, bool]) -> dict[str, Any]:
+    result = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
+    cohorts: dict[str, list[Risk]] = {}
+    for r in risks:
+        cohorts.setdefault(r.cohort_id or "-", []).append(r)
+    result["cohorts"] = {c: evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in rs])
+                         for c, rs in sorted(cohorts.items())}
+    return result
+
+
+def too_few(result: dict[str, Any]) -> str:
+    return (f"Too few outcomes to conclude anything: {result['withdrawn']} withdrawn and {result['attended']} "
+            f"attended (at least {result['min_each']} of each are needed).")
+
+
+@risk_app.command("evaluate")
+def evaluate_command(
+    as_json: Annotated[bool, typer.Option("--json", help='{"n", "withdrawn", "auc", "top_decile_lift", ...}')] = False,
+) -> None:
+    """How well the score separated withdrawn from attended candidates (each scored as they stood just before HR
+    marked the outcome): ROC AUC, top-decile lift and a calibration table, overall and per cohort."""
+    settings, db = _context()
+    with db.session() as session:
+        risks, withdrew = outcome_pairs(session, settings, SystemClock().now())
+    result = evaluation(risks, withdrew)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for line in _report_lines(result):
+        typer.echo(line)
+
+
+def _report_lines(result: dict[str, Any]) -> list[str]:
+    lines = [f"Outcomes: {result['n']} ({result['withdrawn']} withdrawn, {result['attended']} attended)."]
+    if not result["enough"]:
+        lines.append(too_few(result))
+        return lines
+    lines.append(f"Overall: ROC AUC {result['auc']:.3f} (0.5 = chance), top-decile lift {result['top_decile_lift']:.2f}"
+                 " (1 = chance).")
+    lines.append("Calibration (score band: candidates, withdrawn, observed rate, mean score/100):")
+    for row in result["calibration"]:
+        rate = "-" if row["rate"] is None else f"{row['rate']:.2f}"
+        mean = "-" if row["mean_score"] is None else f"{row['mean_score']:.2f}"
+        lines.append(f"  {row['band']:>7}: {row['n']:>5} {row['withdrawn']:>5}  {rate:>5}  {mean:>5}")
+    lines.append("Per cohort:")
+    for cohort, r in result["cohorts"].items():
+        if r["enough"]:
+            lines.append(f"  {cohort}: n={r['n']} withdrawn={r['withdrawn']} AUC {r['auc']:.3f} "
+                         f"lift {r['top_decile_lift']:.2f}")
+        else:
+            lines.append(f"  {cohort}: n={r['n']} withdrawn={r['withdrawn']}: too few outcomes to conclude anything")
+    return lines
+
+
+@risk_app.command("fit")
+def fit_command(
+    out: Annotated[Path, typer.Option("--out", help="where to write the proposal (YAML) for HR to review")],
+) -> None:
+    """Propose weights from the outcomes HR marked (logistic regression on the score's features, judged on a
+    held-out part). Writes a file to review; config.yaml is never changed."""
+    settings, db = _context()
+    with db.session() as session:
+        risks, withdrew = outcome_pairs(session, settings, SystemClock().now())
+    overall = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
+    if not overall["enough"]:
+        raise _fail(too_few(overall) + " Nothing written.")
+    current = {s: float(getattr(settings.file.risk.weights, s)) for s in SIGNALS}
+    result = fit(risks, withdrew, current)
+    held = result.held_out
+    doc = {
+        "note": ("Proposed risk weights, learnt from the outcomes HR marked. NOT applied: review them, then copy "
+                 "`weights` into config.yaml's risk.weights if they read right."),
+        "method": (f"logistic regression (L2 0.1) on each signal's strength (0-1), fitted on {result.train['n']} "
+                   f"candidates, judged on {held['n']} held out ({int(HELD_OUT * 100)}% by candidate id); the "
+                   "positive coefficients are scaled to add up to the current weights' total"),
+        "weights": result.weights,
+        "current_weights": current,
+        "coefficients": result.coefficients,
+        "intercept": result.intercept,
+        "held_out": {
+            "n": held["n"], "withdrawn": held["withdrawn"],
+            "current": {k: held["current"][k] for k in ("auc", "top_decile_lift")},
+            "proposed": {k: held["proposed"][k] for k in ("auc", "top_decile_lift")},
+        },
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110), encoding="utf-8")
+    typer.echo(f"wrote {out}: proposed weights for review (config.yaml unchanged).")
+    cur, new = held["current"], held["proposed"]
+    if cur["enough"] and new["enough"]:
+        typer.echo(f"held out ({held['n']}): AUC {cur['auc']} with the current weights, {new['auc']} with the "
+                   f"proposed ones; top-decile lift {cur['top_decile_lift']} -> {new['top_decile_lift']}")
+    else:
+        typer.echo(f"held out ({held['n']}): too few outcomes there to compare the weights.")
+
+
+
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="the HTML file to write")],
+    cohort: Annotated[str | None, typer.Option(help="one cohort (default: every candidate)")] = None,
+    lang: Annotated[str | None, typer.Option(help="language of the report (zh-CN, en); default: config's")] = None,
+) -> None:
+    """One self-contained HTML page (charts embedded, no external requests): the funnel, the at-risk list and the
+    figures; readable on a phone and printable."""
+    from bot.analytics import views
+    from bot.app import load_library
+
+    settings, db = _context()
+    locale = lang or settings.default_locale
+    if locale not in settings.locales:
+        raise _fail(f"language {locale!r} is not one of: {', '.join(settings.locales)}", 2)
+    try:
+        where = views.scope(settings, None, cohort)
+    except views.CohortNotFound as err:
+        hint = f" Did you mean {err.suggestion}?" if err.suggestion else ""
+        raise _fail(f"there is no cohort {cohort!r}.{hint} Cohorts: {', '.join(err.visible) or '-'}", 2) from None
+    texts = _texts(settings)
+    lessons = load_library(settings).lessons
+    titles = {k: v.title.get(locale, k) for k, v in lessons.items()}
+    t = views.Say(texts, locale)
+    what = t("stats_cohort", cohort=cohort) if cohort else t("stats_all")
+    now = SystemClock().now()
+    with db.session() as session:
+        from bot.analytics.stats import compute
+
+        if compute(session, settings, list(lessons), where=where).total == 0:
+            raise _fail(f"cohort {cohort} has no candidates yet; nothing to report." if cohort else
+                        "there are no candidates yet; nothing to report.")
+        page = views.report_html(session, _Ctx(settings), now, where, t, titles, what, list(lessons))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(page.encode()) // 1024} KB)")
