@@ -60,6 +60,24 @@ def test_same_seed_same_run_and_another_seed_differs(tmp_path: Path) -> None:
     assert first["nudges"]["sent"] == len(rows) > 0
 
 
+def test_risk_evaluate_reads_the_same_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract: `DATABASE_URL=sqlite:///DIR/simulation.sqlite3 hrbot risk evaluate --json` gives the figures
+    summary.json has; and the analytics' charts and report are written for the run."""
+    out = tmp_path / "run"
+    summary = simulate(out, "--candidates", "60", "--seed", "5")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{out / 'simulation.sqlite3'}")
+    monkeypatch.setenv("HRBOT_CONFIG", str(ROOT / "config.yaml"))
+    result = CliRunner().invoke(app, ["risk", "evaluate", "--json"])
+    assert result.exit_code == 0, result.output
+    evaluated = json.loads(result.output.strip().splitlines()[-1])
+    assert evaluated["n"] == summary["risk"]["n"] == summary["attended"] + summary["withdrawn"]
+    assert (evaluated["auc"], evaluated["top_decile_lift"]) == (summary["risk"]["auc"],
+                                                               summary["risk"]["top_decile_lift"])
+    assert summary["risk"]["snapshots"] == 26
+    assert (out / "charts" / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<html" in (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_another_config_changes_the_cadence(tmp_path: Path) -> None:
     """HR's "what if": the same seed with one automated message a week instead of two."""
     base = (ROOT / "config.yaml").read_text(encoding="utf-8")

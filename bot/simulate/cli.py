@@ -111,9 +111,39 @@ def run_simulation(settings: Settings, out: Path, *, candidates: int, days: int,
     setup = time.perf_counter() - began
     summary = sim.run()
     write_summary(summary, out)
+    t0 = time.perf_counter()
+    write_charts(sim, out)
+    sim.fig.timing["charts"] = time.perf_counter() - t0
     timing = {k: round(v, 2) for k, v in sim.fig.timing.items()}
     timing["setup"] = round(setup, 2)
     timing["total"] = round(time.perf_counter() - began, 2)
     (out / "timing.json").write_text(json.dumps(timing, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     sim.db.dispose()
     return summary, timing
+
+
+def write_charts(sim: Any, out: Path) -> list[Path]:
+    """The charts /stats sends and the page `hrbot report` writes (bot.analytics), for the simulated company at the
+    end of the run, in the company's default language: DIR/charts/*.png and DIR/report.html."""
+    try:
+        from bot.analytics import views
+        from bot.analytics.stats import compute
+    except ImportError:  # a build without the analytics
+        return []
+    settings = sim.settings
+    locale = settings.default_locale
+    t = views.Say(sim.engine.ctx.texts, locale)
+    titles = {k: v.title.get(locale, k) for k, v in sim.lessons.items()}
+    now = sim.clock.now()
+    folder = out / "charts"
+    folder.mkdir(exist_ok=True)
+    written = []
+    with sim.db.session() as session:
+        stats = compute(session, settings, list(sim.lessons), now=now)
+        for name, png in views.chart_set(stats, t, titles, t("stats_all")):
+            path = folder / f"{name}.png"
+            path.write_bytes(png)
+            written.append(path)
+        page = views.report_html(session, sim.engine.ctx, now, None, t, titles, t("stats_all"), list(sim.lessons))
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return [*written, out / "report.html"]

@@ -1,7 +1,7 @@
 """The risk score read on a simulated run: a snapshot every virtual evening, and the figures at the end.
 
-* ``auc`` / ``top_decile_lift``: as `hrbot risk evaluate` computes them on the same database (each candidate with
-  an outcome scored as of when HR marked it, ``before_outcome=True``).
+* ``auc`` / ``top_decile_lift``: what `hrbot risk evaluate` reports on the same database (its own functions: each
+  candidate with an outcome scored as they stood just before HR marked it).
 * ``seven_days_before``: each candidate with an outcome scored as it stood 7 days before it (the snapshot of that
   evening), when there is still time to act.
 * ``top_tenth``: for each leaver, the first evening they were in the top tenth of the candidates still waiting
@@ -49,13 +49,12 @@ class RiskHook:
         self.top[day] = top_tenth(scores)
 
     def figures(self, sim: Simulation) -> dict[str, Any]:
+        from bot.analytics.cli import evaluation, outcome_pairs
         from bot.analytics.evaluate import evaluate
-        from bot.analytics.risk import score_candidates
 
         now = sim.clock.now()
         with sim.db.session() as session:
-            final = score_candidates(session, sim.engine.ctx, now, where=col(Candidate.outcome).is_not(None),
-                                     before_outcome=True)
+            final, withdrew = outcome_pairs(session, sim.settings, now)  # what `hrbot risk evaluate` reads
             outcomes: dict[int, tuple[str, datetime]] = {
                 cid: (str(out), _aware(at)) for cid, out, at in session.exec(
                     select(Candidate.id, Candidate.outcome, Candidate.outcome_at).where(
@@ -64,8 +63,7 @@ class RiskHook:
             for cid, at in session.exec(select(RiskSignal.candidate_id, RiskSignal.at).where(
                     RiskSignal.kind == "withdrawal_intent").order_by(col(RiskSignal.at))).all():
                 said.setdefault(cid, _aware(at))
-        pairs = [(r.score, outcomes[r.candidate_id][0] == "withdrawn") for r in final if r.candidate_id in outcomes]
-        at_end = evaluate(pairs)
+        at_end = evaluation(final, withdrew)
         early_pairs: list[tuple[float, bool]] = []
         for cid, (out, at) in sorted(outcomes.items()):
             snap = self.days.get(sim.local_day(at) - timedelta(days=7))
