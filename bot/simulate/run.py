@@ -81,6 +81,7 @@ class Agent:
 class Figures:
     replies: int = 0  # direct answers to candidates' and HR's own messages
     delivered: Counter[str] = field(default_factory=Counter)  # outbox deliveries per local day
+    hourly: Counter[str] = field(default_factory=Counter)  # ... per local hour (the sender's busiest hour)
     events: int = 0
     questions: int = 0
     lessons_started: int = 0
@@ -185,7 +186,9 @@ class Simulation:
         if agent is not None and agent.blocked:
             self.fig.blocked_sends += 1
             raise Unreachable("Forbidden: bot was blocked by the user")
-        self.fig.delivered[self.clock.now().astimezone(self.tz).date().isoformat()] += 1
+        local = self.clock.now().astimezone(self.tz)
+        self.fig.delivered[local.date().isoformat()] += 1
+        self.fig.hourly[local.strftime("%Y-%m-%d %H:00")] += 1
         if message.chat_id == self.hr and isinstance(message, Message):
             self.hr_buttons.extend(b for b, d in _typed([message]) if isinstance(d, DocApprove))
         elif agent is not None and not agent.done and agent.bound and not agent.pending_session:
@@ -498,7 +501,10 @@ class Simulation:
             "sender_load": {"per_day": per_day, "peak_day": peak,
                             "peak_day_date": (self.start + timedelta(days=per_day.index(peak))).isoformat()
                             if peak else None,
-                            "mean_per_day": round(sum(per_day) / max(1, len(per_day)), 1)},
+                            "mean_per_day": round(sum(per_day) / max(1, len(per_day)), 1),
+                            "peak_hour": max(self.fig.hourly.values(), default=0),
+                            "peak_hour_at": min((h for h, n in self.fig.hourly.items()
+                                                 if n == max(self.fig.hourly.values())), default=None)},
             "risk": self.risk.figures(self) if self.risk is not None else
             {"auc": None, "top_decile_lift": None, "note": "bot.analytics.risk is not available in this build"},
         }
