@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -80,6 +80,8 @@ class ProcessedUpdate(SQLModel, table=True):
 
 class Interaction(SQLModel, table=True):
     """One candidate action, for analytics and the at-risk list. Holds no message text."""
+
+    __table_args__ = (Index("ix_interaction_candidate_at", "candidate_id", "at"),)  # the risk score (0010)
 
     id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
@@ -272,7 +274,8 @@ class FlowSession(SQLModel, table=True):
 
 
 class LessonProgress(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("candidate_id", "lesson_id"),)
+    __table_args__ = (UniqueConstraint("candidate_id", "lesson_id"),
+                      Index("ix_lessonprogress_candidate_passed", "candidate_id", "passed_at"))  # risk score (0010)
 
     id: int | None = Field(default=None, primary_key=True)
     candidate_id: int = Field(foreign_key="candidate.id", index=True)

@@ -159,7 +159,9 @@ FILES: dict[str, FileMap] = {
         "<candidate id>/<random>.<ext>: the files a candidate sent (documentupload.stored_path names each); "
         "incoming/<random>.part: a file being received, whose owner is not known yet, moved under the candidate's "
         "folder when kept and deleted when refused; exports/candidates-<cohort>-<time>-<random>.xlsx: candidate lists "
-        "sent to HR with /export (names, phones, stages), deleted when an export a day later is written"),
+        "sent to HR with /export (names, phones, stages), deleted when an export a day later is written; "
+        "exports/report-<cohort>-<random>.html: /report's page (the at-risk list: names, phones, reasons) and "
+        "exports/stats-<view>-<random>.png: /stats charts (counts only), pruned the same way"),
     "faq_pending": FileMap(
         "faq.pending_file", "free_text",
         "FAQ proposals HR exported for review (`hrbot faq propose --export`): each item's `ticket:` is a ticket id, "

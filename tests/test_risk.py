@@ -268,3 +268,16 @@ def test_a_weight_that_is_not_a_number_is_one_clear_sentence(tmp_path: Path) -> 
         load_settings(path)
     (problem,) = err.value.problems
     assert "risk.weights.inactive" in str(problem) and "number" in str(problem)
+
+
+def test_the_fast_first_pass_keeps_exactly_those_the_full_score_puts_above(db: Database, ctx: Ctx) -> None:
+    from tests.analytics_world import populate
+
+    populate(db, 1500, T0, seed=11)
+    with db.session() as s:
+        full = score_candidates(s, ctx, T0)
+        for threshold in (1, 20, 40, 60):
+            fast = score_candidates(s, ctx, T0, min_score=threshold)
+            assert [(r.candidate_id, r.score, r.reasons) for r in fast] == \
+                [(r.candidate_id, r.score, r.reasons) for r in full if r.score >= threshold]
+    assert sum(1 for r in full if r.score >= 40) > 50  # the world has people at risk to compare

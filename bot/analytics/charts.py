@@ -9,16 +9,12 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from bot.analytics.stats import STEPS, Stats
 
-matplotlib.use("Agg")  # before pyplot: no display, ever
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bot.analytics.stats import STEPS, Stats  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, DPI = 7.2, 150  # 1080 px wide
 BAR = "#2f6fb0"
@@ -34,9 +30,20 @@ def font_path() -> Path:
     return Path(pylopdf_fonts_zh_cn.sans_path())
 
 
+def _mpl() -> Any:
+    """matplotlib, imported on first use (it takes a while; most processes never draw): Agg, no display, ever."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib
+
+
 def font_name() -> str:
     """Register the shipped font once; its family name."""
     global _font_ready
+    _mpl()
+    from matplotlib import font_manager
+
     path = font_path()
     if not _font_ready:
         font_manager.fontManager.addfont(str(path))
@@ -45,6 +52,8 @@ def font_name() -> str:
 
 
 def _figure(height_in: float) -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -65,7 +74,7 @@ def _png(fig: Figure) -> bytes:
 def _hbars(title: str, labels: list[str], values: list[float], notes: list[str], limit: float | None = None,
            colors: list[str] | None = None, footer: str | None = None) -> bytes:
     """Horizontal bars, top to bottom, each with its figure written at its end."""
-    with _lock, matplotlib.rc_context(_style()):  # type: ignore[arg-type]
+    with _lock, _mpl().rc_context(_style()):
         fig, ax = _figure(1.4 + 0.62 * len(labels) + (0.4 if footer else 0))
         ys = list(range(len(labels)))[::-1]
         ax.barh(ys, values, color=colors or BAR, height=0.62)
@@ -76,7 +85,7 @@ def _hbars(title: str, labels: list[str], values: list[float], notes: list[str],
         ax.spines[["bottom"]].set_visible(False)
         for y, v, note in zip(ys, values, notes, strict=True):
             ax.text(v + top * 0.02, y, note, va="center", fontsize=14)
-        ax.set_title(title, pad=14)
+        fig.suptitle(title, x=0.03, ha="left", fontsize=20)  # from the figure's edge: long titles stay whole
         if footer:
             fig.text(0.02, 0.015, footer, fontsize=12, color="#555555")
         fig.tight_layout(rect=(0, 0.05 if footer else 0, 1, 1))
@@ -98,7 +107,7 @@ def funnel_png(stats: Stats, key: str, label: str, t: Any) -> bytes:
 def lessons_png(stats: Stats, titles: dict[str, str], t: Any) -> bytes:
     """Per lesson: the share of candidates who passed it, and the quiz average."""
     total = max(1, stats.total)
-    labels = [_short(titles.get(row["id"], row["id"]), 12) for row in stats.lessons]
+    labels = [_short(titles.get(row["id"], row["id"]), 22) for row in stats.lessons]
     values = [row["passed"] / total * 100 for row in stats.lessons]
     notes = [t("stats_chart_lesson_note", passed=row["passed"],
                quiz="-" if row["quiz"] is None else f"{row['quiz']:.0%}") for row in stats.lessons]
@@ -108,16 +117,21 @@ def lessons_png(stats: Stats, titles: dict[str, str], t: Any) -> bytes:
 
 def support_png(stats: Stats, t: Any) -> bytes:
     """Questions and tickets: self-service rate, and the median hours to an answer per ticket kind."""
-    labels = [t("stats_chart_self_service")]
-    values = [100 * (stats.self_service or 0.0)]
-    notes = ["-" if stats.self_service is None else f"{stats.self_service:.0%} ({stats.questions})"]
-    colors = [BAR]
-    longest = max([v["median_hours"] or 0 for v in stats.tickets.values()] + [1])
-    for kind, row in stats.tickets.items():
+    labels: list[str] = []
+    values: list[float] = []
+    notes: list[str] = []
+    colors: list[str] = []
+    if stats.self_service is not None:  # only rows with something to show
+        labels.append(t("stats_chart_self_service"))
+        values.append(100 * stats.self_service)
+        notes.append(f"{stats.self_service:.0%} ({stats.questions})")
+        colors.append(BAR)
+    answered = {k: v for k, v in stats.tickets.items() if v["median_hours"] is not None}
+    longest = max([v["median_hours"] for v in answered.values()] + [1])
+    for kind, row in answered.items():
         labels.append(t("stats_chart_ticket_kind", kind=t(f"stats_kind_{kind}") if _has(t, kind) else kind))
-        hours = row["median_hours"]
-        values.append(0 if hours is None else 100 * hours / longest)
-        notes.append(t("stats_chart_ticket_note", hours="-" if hours is None else hours, open=row["open"]))
+        values.append(100 * row["median_hours"] / longest)
+        notes.append(t("stats_chart_ticket_note", hours=row["median_hours"], open=row["open"]))
         colors.append(MUTED)
     return _hbars(t("stats_chart_support"), labels, values, notes, limit=100.0, colors=colors,
                   footer=t("stats_chart_support_footer"))
@@ -136,7 +150,14 @@ def _has(t: Any, kind: str) -> bool:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cut to ``limit`` columns, a Chinese character counting two (so labels leave room for the bars)."""
+    width, out = 0, list[str]()
+    for ch in text:
+        width += 2 if ord(ch) > 0x2E80 else 1
+        if width > limit:
+            return "".join(out).rstrip() + "…"
+        out.append(ch)
+    return text
 
 
 def write(data: bytes, path: Path) -> Path:

@@ -96,7 +96,8 @@ class AnalyticsHandlers:
             name, _phone, _ = people.get(risk.candidate_id, ("?", "", False))
             reasons = reason_texts(risk, ctx.settings, ctx.texts, turn.locale)
             lines.append(turn.t("atrisk_line", n=n, name=name, id=risk.candidate_id, score=risk.score,
-                                cohort=None if cohort else risk.cohort_id, reasons=reasons))
+                                cohort=None if cohort else risk.cohort_id))
+            lines += [f"   – {r}" for r in reasons]
             row = [FindPick(risk.candidate_id).button(turn.t("atrisk_button_card", n=n, name=name)[:40]),
                    AtRiskCall(risk.candidate_id).button(turn.t("atrisk_button_call", n=n))]
             if can_act:
@@ -149,4 +150,5 @@ class AnalyticsHandlers:
         if not risks:
             return None
         risk = risks[0]
-        return turn.t("card_risk", score=risk.score, reasons=reason_texts(risk, ctx.settings, ctx.texts, turn.locale))
+        reasons = reason_texts(risk, ctx.settings, ctx.texts, turn.locale)
+        return "\n".join([turn.t("card_risk", score=risk.score, reasons=reasons), *(f"   – {r}" for r in reasons)])

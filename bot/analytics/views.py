@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from bot.analytics import charts
 from bot.analytics.risk import CAND, Risk, reason_texts, score_candidates
@@ -20,6 +20,7 @@ from bot.engine.staff import Staff
 from bot.yamlsrc import suggest
 
 C = CAND.c
+KINDS = ("question", "withdrawal", "feedback")  # ticket kinds with a name in content/ (others show their id)
 
 
 class CohortNotFound(Exception):
@@ -61,15 +62,16 @@ def summary(stats: Stats, t: Any, titles: dict[str, str], what: str) -> str:
                           total=total, quiz=None if row["quiz"] is None else f"{row['quiz']:.0%}")
                         for row in stats.lessons)
     cohorts = [{"id": c, "f": stats.funnel[c]} for c in stats.cohorts] if len(stats.cohorts) > 1 else []
-    tickets = [{"kind": t(f"stats_kind_{k}") if k in ("question", "withdrawal", "feedback") else k,
-                "median": "-" if v["median_hours"] is None else v["median_hours"], "open": v["open"]}
-               for k, v in stats.tickets.items()]
+    tickets = "; ".join(t("stats_ticket_kind", kind=t(f"stats_kind_{k}") if k in KINDS else k,
+                          median="-" if v["median_hours"] is None else v["median_hours"], open=v["open"])
+                        for k, v in stats.tickets.items()) or t("stats_none")
     top = ", ".join(f"“{_short(q, 30)}” ×{n}" for q, n in stats.top_handed[:3])
-    return t("stats_summary", what=what, f=f, reasons=reasons, cohorts=cohorts, lessons=lessons,
-             self_service=None if stats.self_service is None else f"{stats.self_service:.0%}",
-             questions=stats.questions, top=top, tickets=tickets, nudges=stats.nudges_sent,
-             back=stats.nudged_came_back,
-             back_rate="-" if stats.comeback_rate is None else f"{stats.comeback_rate:.0%}")
+    faq = t("stats_faq_none") if stats.self_service is None else \
+        t("stats_faq", rate=f"{stats.self_service:.0%}", questions=stats.questions)
+    nudges = t("stats_nudges", sent=stats.nudges_sent, back=stats.nudged_came_back,
+               rate="-" if stats.comeback_rate is None else f"{stats.comeback_rate:.0%}")
+    return t("stats_summary", what=what, f=f, reasons=f"({reasons})" if reasons else "", cohorts=cohorts,
+             lessons=lessons, faq=faq, top=top, tickets=tickets, nudges=nudges)
 
 
 def chart_set(stats: Stats, t: Any, titles: dict[str, str], label: str) -> list[tuple[str, bytes]]:
@@ -77,7 +79,7 @@ def chart_set(stats: Stats, t: Any, titles: dict[str, str], label: str) -> list[
     out = [("funnel", charts.funnel_png(stats, "all", label, t))]
     if any(row["started"] for row in stats.lessons):
         out.append(("lessons", charts.lessons_png(stats, titles, t)))
-    if stats.questions or stats.tickets:
+    if stats.questions or any(v["median_hours"] is not None for v in stats.tickets.values()):
         out.append(("support", charts.support_png(stats, t)))
     if stats.nudges_sent:
         out.append(("nudges", charts.nudges_png(stats, t)))
@@ -106,9 +108,13 @@ class AtRisk:
 
 def at_risk(session: Any, ctx: Any, now: datetime, where: Any, limit: int | None = None) -> AtRisk:
     th = ctx.settings.file.risk.thresholds
-    risks = score_candidates(session, ctx, now, where=waiting(where))
-    above = [r for r in risks if r.score >= th.at_risk_score]
-    return AtRisk(above[: limit or th.atrisk_list], len(above), len(risks), risks[0].score if risks else 0)
+    above = score_candidates(session, ctx, now, where=waiting(where), min_score=th.at_risk_score)
+    if above:
+        query = select(func.count()).select_from(CAND).where(waiting(where))
+        return AtRisk(above[: limit or th.atrisk_list], len(above), int(session.execute(query).scalar_one()),
+                      above[0].score)
+    everyone = score_candidates(session, ctx, now, where=waiting(where))  # nobody above: "the highest is ..."
+    return AtRisk([], 0, len(everyone), everyone[0].score if everyone else 0)
 
 
 def names(session: Any, ids: list[int]) -> dict[int, tuple[str, str, bool]]:
