@@ -80,13 +80,17 @@ def risk(args: argparse.Namespace) -> None:
     from store.db import Database
     from store.models import Candidate, RiskSignal
 
-    out = Path(tempfile.mkdtemp(prefix="hrbot-sim-")) / "run"
     began = time.perf_counter()
-    subprocess.run([HRBOT, "simulate", "--candidates", str(args.candidates), "--days", str(args.days),
-                    "--seed", str(args.seed), "--dropout", str(args.dropout), "--out", str(out)], check=True,
-                   capture_output=True)
+    if args.reuse is not None:  # a finished run's folder: only the figures below
+        out = Path(args.reuse)
+    else:
+        out = Path(tempfile.mkdtemp(prefix="hrbot-sim-")) / "run"
+        subprocess.run([HRBOT, "simulate", "--candidates", str(args.candidates), "--days", str(args.days),
+                        "--seed", str(args.seed), "--dropout", str(args.dropout), "--out", str(out)], check=True,
+                       capture_output=True)
     wall = time.perf_counter() - began
     summary = json.loads((out / "summary.json").read_text())
+    args.days = summary["days"]
     url = f"sqlite:///{out / 'simulation.sqlite3'}"
     env = dict(os.environ, DATABASE_URL=url, HRBOT_CONFIG=str(ROOT / "config.yaml"))
     fitted_cli = subprocess.run([HRBOT, "risk", "fit", "--out", str(out / "fit.yaml")], env=env,
@@ -162,7 +166,8 @@ def risk(args: argparse.Namespace) -> None:
                           "quartiles": statistics.quantiles(lead, n=4) if len(lead) >= 4 else None},
         }
     print(json.dumps({
-        "candidates": args.candidates, "days": args.days, "seed": args.seed, "wall_seconds": round(wall, 1),
+        "candidates": summary["candidates"], "days": summary["days"], "seed": summary["seed"],
+        "seconds": round(time.perf_counter() - began, 1), "simulate_seconds": None if args.reuse else round(wall, 1),
         "summary_risk": summary["risk"], "withdrawn": summary["withdrawn"], "attended": summary["attended"],
         "undecided": summary["undecided"], "fitted_weights": learnt.weights,
         "judged_on": "odd candidate ids (half); fitted on even ids", "figures": figures,
@@ -178,6 +183,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dropout", type=float, default=0.25)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--reuse", help="risk: the folder of a finished `hrbot simulate` run to read")
     args = parser.parse_args()
     if args.candidates is None:
         args.candidates = 1000 if args.what == "speed" else 2000
