@@ -13,10 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from bot.analytics.cli import outcome_pairs
 from bot.cli import app
-from store.db import Database
+from bot.cohorts import sync_cohorts
+from store.db import Database, upgrade
 from tests.analytics_world import populate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_settings
 
 
 @pytest.fixture
@@ -54,6 +56,21 @@ def test_evaluate_and_fit_on_outcomes(cli: CliRunner, db: Database, tmp_path: Pa
     assert sum(row["n"] for row in doc["calibration"]) == 800
     text = cli.invoke(app, ["risk", "evaluate"]).output
     assert "ROC AUC" in text and "Calibration" in text and "prod-2026-12" in text
+    # A company replayed 40 days ahead of the real clock (a simulation in virtual time) is read up to each
+    # outcome, not cut at today: its withdrawal messages (days before the outcomes, still in the future) count.
+    future_url = f"sqlite:///{tmp_path / 'future.sqlite3'}"
+    upgrade(future_url)
+    future_db = Database(future_url)
+    future_settings = make_settings(future_url)
+    with future_db.session() as s:
+        sync_cohorts(s, future_settings, datetime.now(UTC))
+    populate(future_db, 300, datetime.now(UTC) + timedelta(days=40), outcomes=1.0, seed=3)
+    with future_db.session() as s:
+        risks, withdrew = outcome_pairs(s, future_settings, datetime.now(UTC))
+    future_db.dispose()
+    assert len(risks) == len(withdrew) == 300
+    assert sum(1 for r in risks if r.features["withdrawal_intent"] > 0) > 5
+    assert all(r.as_of is not None and r.as_of > datetime.now(UTC) + timedelta(days=39) for r in risks)
     config_before = (ROOT / "config.yaml").read_text(encoding="utf-8")
     out = cli.invoke(app, ["risk", "fit", "--out", str(tmp_path / "proposal.yaml")])
     assert out.exit_code == 0, out.output

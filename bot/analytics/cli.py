@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.analytics.evaluate import evaluate as evaluate_pairs
 from bot.analytics.fit import HELD_OUT, fit
-from bot.analytics.risk import SIGNALS, Risk, aware, explain, score_candidates
+from bot.analytics.risk import SIGNALS, Risk, explain, score_candidates
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.hr.service import HrError, find_candidate
@@ -82,10 +83,14 @@ def explain_command(
 def outcome_pairs(session: Any, settings: Settings, now: Any) -> tuple[list[Risk], dict[int, bool]]:
     """Every candidate with an outcome, scored as they stood just before HR marked it."""
     marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
-    # Outcomes marked "later" than this machine's clock (a simulated run's virtual days, `hrbot simulate`) are
-    # still scored as of their own moment, not cut off at today.
-    latest = aware(session.execute(select(func.max(Candidate.outcome_at)).where(marked)).scalar())
-    now = max(now, latest) if latest is not None else now
+    # Each is scored as of their own outcome; a run whose outcomes lie ahead of the real clock (a simulation
+    # replayed in virtual time) is read up to its last outcome, not cut at today.
+    latest = session.execute(select(func.max(Candidate.outcome_at)).where(marked)).scalar_one_or_none()
+    if isinstance(latest, str):
+        latest = datetime.fromisoformat(latest)
+    if latest is not None:
+        latest = latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest
+        now = max(now, latest + timedelta(seconds=1))
     risks = score_candidates(session, _Ctx(settings), now, where=marked, before_outcome=True)
     withdrew = {cid: out == "withdrawn" for cid, out in session.execute(
         Candidate.__table__.select().with_only_columns(  # type: ignore[attr-defined]
