@@ -73,7 +73,6 @@ class Agent:
     done: bool = False  # withdrawn, or trained: no more actions
     lessons_left: list[str] = field(default_factory=list)
     tasks_left: dict[str, date] = field(default_factory=dict)  # task id -> the day they get round to it
-    quiz: list[int] = field(default_factory=list)  # right answers of the lesson under way
     pending_session: bool = False  # a session is already queued (a nudge brings them back at most once)
 
 
@@ -230,6 +229,8 @@ class Simulation:
                 progress(d + 1)
         self.clock.set(self._at(self.start + timedelta(days=self.days), 0))
         self.delivery.run_due()
+        if not any(self.uploads.iterdir()):
+            self.uploads.rmdir()  # each photo sent was moved into the documents folder (DIR/files)
         self.fig.timing["total"] = time.perf_counter() - began
         return self.summary()
 
