@@ -32,6 +32,7 @@ from bot.hr.cli import hr_app
 from bot.hr.export_cli import export_command
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
+from bot.simulate.cli import simulate_command
 from store.db import Database, upgrade
 from store.models import Candidate
 
@@ -57,6 +58,7 @@ app.command("broadcast")(broadcast_command)
 app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(risk_app, name="risk")
 app.command("report")(report_command)
+app.command("simulate")(simulate_command)
 
 log = logging.getLogger("hrbot")
 
