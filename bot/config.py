@@ -236,6 +236,33 @@ class DocumentPolicy(_Model):
     types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"])
 
 
+class RetentionPolicy(_Model):
+    """How long data is kept (days); the daily retention job (bot/privacy/retention.py) removes what is older."""
+
+    after_training_days: int = Field(default=180, ge=1, description="a candidate is anonymised this long after "
+                                     "their cohort's training date")
+    after_withdrawal_days: int = Field(default=30, ge=1, description="a withdrawn candidate is anonymised this "
+                                       "long after the withdrawal")
+    processed_updates_days: int = Field(default=7, ge=1)
+    interactions_days: int = Field(default=365, ge=1)
+    outbox_days: int = Field(default=180, ge=1, description="messages sent, failed, dropped or skipped")
+    faq_queries_days: int = Field(default=180, ge=1)
+    flow_sessions_days: int = Field(default=90, ge=1, description="finished flows")
+    risk_signals_days: int = Field(default=180, ge=1)
+    documents_days: int = Field(default=90, ge=1, description="document files after HR's decision")
+    run_at: Annotated[str, BeforeValidator(_check_hhmm)] = Field(default="03:30",
+                                                                 description="company time of the daily run")
+    batch: int = Field(default=500, ge=1, le=10000, description="rows per transaction (kept short)")
+
+
+class PrivacyPolicy(_Model):
+    """Consent, retention (issue 13). The notice itself is content/<locale>/privacy.yaml."""
+
+    notice_version: str = Field(default="1", min_length=1, max_length=20,
+                                description="raise it (or edit the notice text) and candidates are asked again")
+    retention: RetentionPolicy = RetentionPolicy()
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -256,6 +283,7 @@ class FileConfig(_Model):
     faq: FaqPolicy = FaqPolicy()
     learning: LearningPolicy = LearningPolicy()
     documents: DocumentPolicy = DocumentPolicy()
+    privacy: PrivacyPolicy = PrivacyPolicy()
     flows_dir: str = "flows"
     content_dir: str = "content"
     stages: list[Stage]
@@ -282,6 +310,8 @@ class EnvSettings(BaseSettings):
     webhook_url: str | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_URL"))
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_SECRET"))
     secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("HRBOT_SECRET_KEY"))
+    # Keys a rotation moves away from, comma-separated: still accepted for reading, never for writing.
+    old_secret_keys: SecretStr | None = Field(default=None, validation_alias=AliasChoices("HRBOT_OLD_SECRET_KEYS"))
 
 
 class ConfigError(Exception):

@@ -20,6 +20,7 @@ from store.models import (
     Candidate,
     CandidateProfile,
     CandidateTask,
+    ConsentRecord,
     DocumentUpload,
     FaqProposal,
     FaqQuery,
@@ -79,7 +80,7 @@ def test_categories_of_what_people_type_and_the_id_number() -> None:
     assert {("faqproposal", "question"), ("faqproposal", "answer"), ("faqquery", "text"), ("ticket", "question"),
             ("flowsession", "vars"), ("outbox", "text"), ("auditlog", "detail")} <= free_text
     assert ("candidateprofile", "id_number_enc", "sensitive") in personal.columns("sensitive")
-    assert {("candidate", "phone"), ("candidateprofile", "emergency_phone")} <= {
+    assert {("candidate", "phone"), ("candidateprofile", "emergency_phone_enc")} <= {
         (t, c) for t, c, _ in personal.columns("contact")}
     assert len(personal.columns()) == sum(len(e.personal) for e in personal.TABLES.values())
 
@@ -128,6 +129,7 @@ def seed(db: Database, clock: FixedClock, cand_id: int, chat_id: int) -> None:
                                updated_at=now))
         s.add(DocumentUpload(candidate_id=cand_id, kind="photo", stored_path=f"{cand_id}/a.jpg", status="new",
                              created_at=now))
+        s.add(ConsentRecord(candidate_id=cand_id, version="1", decision="accepted", at=now))
 
 
 def keys(table: str, rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:

@@ -59,6 +59,8 @@ class AppContext:
     # Entered around each turn: content that can change while the bot runs (bot.live) is read from one version
     # for the whole turn.
     content_turn: Callable[[], AbstractContextManager[Any]] = nullcontext
+    # The key for sealed fields and files (bot.crypto.Sealer), None without HRBOT_SECRET_KEY.
+    sealer: Any = None
 
     def __post_init__(self) -> None:
         self.staff = StaffDirectory(self.settings)
