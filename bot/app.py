@@ -32,8 +32,8 @@ from bot.live import LiveContent, LiveTexts, ReloadError
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.outbox.store import queue_outgoing
-from bot.profile import flowparts as profile_flowparts
 from bot.privacy.handlers import PrivacyHandlers
+from bot.profile import flowparts as profile_flowparts
 from bot.profile.handlers import ProfileHandlers
 from bot.status.handlers import StatusHandlers
 from bot.welcome import WelcomeMedia, load_welcome

@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.crypto import Sealer
-from bot.profile.service import opened
 from bot.i18n import Texts
+from bot.profile.service import opened
 from bot.yamlsrc import suggest
 from store.models import Candidate, CandidateProfile, CandidateTask, LessonProgress, PointsBalance
 

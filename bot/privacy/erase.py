@@ -73,6 +73,19 @@ def hr_chats(session: Session, settings: Settings) -> set[int]:
     return ids
 
 
+def _typed_texts(session: Session, candidate: dict[str, Any]) -> list[str]:
+    """What the candidate typed that HR alerts quote (their questions): the first 40 characters of each."""
+    found: list[str] = []
+    for name in ("faqquery", "ticket"):
+        if name not in personal.TABLES:
+            continue
+        table = SQLModel.metadata.tables[name]
+        column = table.c["text" if name == "faqquery" else "question"]
+        rows = session.execute(select(column).where(personal._owned(name, candidate))).all()  # noqa: SLF001
+        found += [r[0][:40] for r in rows if r[0] and len(r[0].strip()) >= 4]
+    return list(dict.fromkeys(found))
+
+
 def erase_candidate(session: Session, settings: Settings, candidate_id: int, now: datetime, actor: str
                     ) -> Erasure | None:
     """Erase in this session's transaction; the files go once the caller commits (see `erase`)."""
@@ -82,6 +95,7 @@ def erase_candidate(session: Session, settings: Settings, candidate_id: int, now
         return None
     candidate = dict(found)
     result = Erasure(candidate_id)
+    typed = _typed_texts(session, candidate)  # for finding HR alerts that quote them (below)
     # Dependent tables first (a proposal before the ticket it names), each while the candidate's row still says
     # whose rows are whose.
     for table in reversed(SQLModel.metadata.sorted_tables):
@@ -114,8 +128,8 @@ def erase_candidate(session: Session, settings: Settings, candidate_id: int, now
             result.rows[name] = count
     # HR alerts and cards that named them: rows to HR chats whose text or media caption has their name or phone.
     outbox = SQLModel.metadata.tables["outbox"]
-    needles = [v for v in (candidate["name"], candidate["phone"], candidate["external_id"], candidate["email"])
-               if v and len(v) >= 2]
+    needles = [v for v in (candidate["name"], candidate["phone"], candidate["external_id"], candidate["email"],
+                           *typed) if v and len(v) >= 2]
     chats = hr_chats(session, settings)
     if needles and chats:
         named = or_(*[c.contains(n, autoescape=True) for n in needles for c in (outbox.c.text, outbox.c.effect)])

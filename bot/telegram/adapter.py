@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from telegram import (
-    InputFile,
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaDocument,
     KeyboardButton,
     Message,
