@@ -434,7 +434,10 @@ def test_no_self_service_way_into_hr(engine: Engine, demo: dict[str, str], db: D
 def test_audit_lists_recent_hr_actions(engine: Engine, db: Database, demo: dict[str, str], db_url: str,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     hr = Chat(engine, HR_ADMIN)
-    hr.send("/stage 1 waiting_training")
+    with db.session() as s:
+        current = s.get(Candidate, 1).stage  # type: ignore[union-attr]
+    other = next(st.id for st in engine.ctx.settings.file.stages if st.id != current)
+    hr.send(f"/stage 1 {other}")
     monkeypatch.setenv("HRBOT_CONFIG", str(ROOT / "config.yaml"))
     monkeypatch.setenv("DATABASE_URL", db_url)
     result = CliRunner().invoke(app, ["audit", "--json", "--actor", f"hr:{HR_ADMIN}", "--limit", "5"])
