@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from bot.config import Settings
+from bot.engine.notify import ABOUT
 from store import personal
 from store.db import Database
 from store.models import AuditLog
@@ -86,16 +87,17 @@ def _typed_texts(session: Session, candidate: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def erase_candidate(session: Session, settings: Settings, candidate_id: int, now: datetime, actor: str
-                    ) -> Erasure | None:
-    """Erase in this session's transaction; the files go once the caller commits (see `erase`)."""
+def erase_candidate(session: Session, settings: Settings, candidate_id: int, now: datetime, actor: str,
+                    sweep: bool = True) -> Erasure | None:
+    """Erase in this session's transaction; the files go once the caller commits (see `erase`). ``sweep``: also
+    scan HR's outbox rows for their name and words (an erasure asked for; the retention job skips it)."""
     cand_table = SQLModel.metadata.tables["candidate"]
     found = session.execute(select(cand_table).where(cand_table.c.id == candidate_id)).mappings().one_or_none()
     if found is None:
         return None
     candidate = dict(found)
     result = Erasure(candidate_id)
-    typed = _typed_texts(session, candidate)  # for finding HR alerts that quote them (below)
+    typed = _typed_texts(session, candidate) if sweep else []  # for finding HR alerts that quote them
     # Dependent tables first (a proposal before the ticket it names), each while the candidate's row still says
     # whose rows are whose.
     for table in reversed(SQLModel.metadata.sorted_tables):
@@ -126,18 +128,24 @@ def erase_candidate(session: Session, settings: Settings, candidate_id: int, now
         count = int(done.rowcount)  # type: ignore[attr-defined]
         if count:
             result.rows[name] = count
-    # HR alerts and cards that named them: rows to HR chats whose text or media caption has their name or phone.
+    # HR alerts about them (bot/engine/notify.py keys each with their id): dropped if unsent, emptied if sent.
     outbox = SQLModel.metadata.tables["outbox"]
+    about = (outbox.c.dedupe_key >= f"{ABOUT}{candidate_id}:", outbox.c.dedupe_key < f"{ABOUT}{candidate_id};")
+    session.execute(delete(outbox).where(*about, outbox.c.status.in_(UNSENT)))
+    done = session.execute(update(outbox).where(*about).values(
+        text=None, effect=None, buttons=None, dedupe_key=ERASED + "-outbox-" + outbox.c.id.cast(String)))
+    result.rows["outbox_to_hr"] = int(done.rowcount)  # type: ignore[attr-defined]
+    # And, for an erasure someone asked for, any other row to an HR chat that names them or quotes what they
+    # typed (alerts queued before the key named the candidate, HR's own notes): a text scan of HR's rows.
     needles = [v for v in (candidate["name"], candidate["phone"], candidate["external_id"], candidate["email"],
                            *typed) if v and len(v) >= 2]
-    chats = hr_chats(session, settings)
+    chats = hr_chats(session, settings) if sweep else set()
     if needles and chats:
         named = or_(*[c.contains(n, autoescape=True) for n in needles for c in (outbox.c.text, outbox.c.effect)])
         about = (outbox.c.chat_id.in_(chats), named)
         session.execute(delete(outbox).where(*about, outbox.c.status.in_(UNSENT)))
         done = session.execute(update(outbox).where(*about).values(text=None, effect=None, buttons=None))
-        if done.rowcount:  # type: ignore[attr-defined]
-            result.rows["outbox_to_hr"] = int(done.rowcount)  # type: ignore[attr-defined]
+        result.rows["outbox_to_hr"] += int(done.rowcount)  # type: ignore[attr-defined]
     keep = {"id"}
     placeholder = f"{ERASED}-{candidate_id}"
     values = blank_values("candidate", keep)

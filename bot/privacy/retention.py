@@ -125,7 +125,7 @@ def run(db: Database, settings: Settings, now: datetime, *, pause: float = 0.005
                     break
                 if kind.action == "anonymise":
                     for cid in ids:
-                        erase_candidate(session, settings, cid, now, actor=ACTOR)
+                        erase_candidate(session, settings, cid, now, actor=ACTOR, sweep=False)
                 else:
                     if kind.table == "documentupload":
                         paths = [r[0] for r in session.execute(select(t.c.stored_path).where(pk.in_(ids)))]
