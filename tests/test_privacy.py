@@ -446,3 +446,34 @@ def test_audit_lists_recent_hr_actions(engine: Engine, db: Database, demo: dict[
     assert {"id", "at", "actor", "action", "candidate_id", "detail"} <= set(items[0])
     plain = CliRunner().invoke(app, ["audit", "--action", "set_stage"])
     assert plain.exit_code == 0 and f"hr:{HR_ADMIN}" in plain.output
+
+
+# -- migration ---------------------------------------------------------------------------------------------------
+
+def test_migration_encrypts_plain_emergency_contacts_and_stops_without_a_key(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from store.db import make_engine, upgrade
+    from tests.test_migrations import _insert
+
+    upgrade(db_url, "0008_faq_examples")
+    engine = make_engine(db_url)
+    legacy = Sealer(TEST_KEY)._primary.fernet.encrypt(GOOD_ID.encode()).decode()  # noqa: SLF001 - pre-0010 form
+    with engine.begin() as conn:
+        _insert(conn, "candidate", {"id": 1, "phone": "+8613800000001"})
+        _insert(conn, "candidateprofile", {"candidate_id": 1, "emergency_name": "王芳 母亲",
+                                           "emergency_phone": "+8613912345678", "id_number_enc": legacy})
+    monkeypatch.delenv("HRBOT_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="set HRBOT_SECRET_KEY"):
+        upgrade(db_url)
+    with engine.begin() as conn:  # nothing changed
+        assert conn.execute(text("SELECT emergency_name FROM candidateprofile")).scalar() == "王芳 母亲"
+    monkeypatch.setenv("HRBOT_SECRET_KEY", TEST_KEY)
+    upgrade(db_url)
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT id_number_enc, emergency_name_enc, emergency_phone_enc, key_id, "
+                                "id_number_hash FROM candidateprofile")).one()
+    engine.dispose()
+    sealer = Sealer(TEST_KEY)
+    assert sealer.open(row[1]) == "王芳 母亲" and sealer.open(row[2]) == "+8613912345678"
+    assert sealer.open(row[0]) == GOOD_ID and key_id_of(row[0]) == row[3] == sealer.key_id
+    assert row[4] == sealer.lookup_hash(GOOD_ID)

@@ -98,6 +98,7 @@ class RetentionRun:
     counts: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     longest_ms: float = 0.0  # the longest single transaction
+    longest_by_kind: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -112,17 +113,21 @@ def run(db: Database, settings: Settings, now: datetime, *, pause: float = 0.005
         t = SQLModel.metadata.tables[kind.table]
         pk = next(iter(t.primary_key.columns))
         days = kind.days(settings)
-        size = size0 if kind.action == "delete" else max(1, size0 // 50)
+        size = size0 if kind.action == "delete" else 1  # one erasure per transaction
         count = 0
+        after: Any = None  # walk the table once, by key: each batch starts where the last one ended
         while True:
             t0 = time.perf_counter()
             with db.session() as session:
                 where = [kind.expired(t, now, days)]
                 if kind.action == "delete":
                     where += _unreferenced(t)
+                if after is not None:
+                    where.append(pk > after)
                 ids = [r[0] for r in session.execute(select(pk).where(*where).order_by(pk).limit(size)).all()]
                 if not ids:
                     break
+                after = ids[-1]
                 if kind.action == "anonymise":
                     for cid in ids:
                         erase_candidate(session, settings, cid, now, actor=ACTOR, sweep=False)
@@ -138,6 +143,7 @@ def run(db: Database, settings: Settings, now: datetime, *, pause: float = 0.005
                 for rel in paths:
                     (settings.storage_dir / rel).unlink(missing_ok=True)
             result.longest_ms = max(result.longest_ms, took)
+            result.longest_by_kind[kind.name] = max(result.longest_by_kind.get(kind.name, 0.0), took)
             result.batches += 1
             count += len(ids)
             if took > max_ms and size > 1:
