@@ -258,6 +258,8 @@ def test_erasure_leaves_no_trace(engine: Engine, settings: Settings, db: Databas
     send_file(chat, tmp_path, "health.pdf", "application/pdf", b"%PDF-1.4 " + SENTENCE.encode())
     chat.click("提交健康证明")
     hr.send("/docs")
+    hr.send("/find 张三")  # HR's search keeps names in memory
+    assert "张三" in hr.texts()
     chat.send("/mydata")
     with db.session() as s:
         s.add(Outbox(dedupe_key="nudge:test:1", kind="nudge", candidate_id=1, chat_id=1, text="明天见,张三",
@@ -268,6 +270,7 @@ def test_erasure_leaves_no_trace(engine: Engine, settings: Settings, db: Databas
     needles = ["张三", "13800000001", GOOD_ID, "王芳", "13912345678", SENTENCE[:12], "E2026001"]
     assert any(n in v for _, _, v in _everything_text(db) for n in needles)  # there before
 
+    clock.set(clock.now() + timedelta(minutes=1))
     result = erase(db, settings, 1, clock.now(), actor="cli")
     assert result is not None and result.rows["outbox_dropped"] >= 1
 
@@ -292,6 +295,8 @@ def test_erasure_leaves_no_trace(engine: Engine, settings: Settings, db: Databas
             Outbox.candidate_id == 1, Outbox.status == "pending")).scalar() == 0
         [entry] = s.execute(select(AuditLog).where(AuditLog.action == "erase")).scalars().all()
         assert entry.candidate_id == 1 and entry.detail is None
+    hr.send("/find 张三")
+    assert hr.texts() == engine.ctx.texts.get("zh-CN", "find_none", query="张三")
     # The person is a stranger to the bot now.
     chat.send("/status")
     assert "张三" not in chat.texts()

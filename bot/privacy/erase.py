@@ -149,7 +149,8 @@ def erase_candidate(session: Session, settings: Settings, candidate_id: int, now
     keep = {"id"}
     placeholder = f"{ERASED}-{candidate_id}"
     values = blank_values("candidate", keep)
-    values.update(name=placeholder, phone=placeholder, erased_at=now, hr_reply_to=None)
+    # updated_at: HR's /find keeps names in memory and re-reads the rows changed since its last look.
+    values.update(name=placeholder, phone=placeholder, erased_at=now, hr_reply_to=None, updated_at=now)
     session.execute(update(cand_table).where(cand_table.c.id == candidate_id).values(**values))
     result.rows["candidate"] = 1
     session.add(AuditLog(at=now, actor=actor, action="erase", candidate_id=candidate_id))
