@@ -69,8 +69,10 @@ class PrivacyHandlers:
             turn.session.flush()
         if data.then in self.runner.flows:
             turn.say(turn.t("privacy_accepted"))
-            step = None if data.step == "-" else data.step
-            self.runner.start(turn, data.then, step_id=step, only=bool(data.only), fresh=step is None)
+            flow = self.runner.flows[data.then]
+            step = data.step if data.step in flow.by_id else None  # "-", or a step gone since: from the start
+            self.runner.start(turn, data.then, step_id=step, only=bool(data.only) and step is not None,
+                              fresh=step is None)
         elif data.then == "document":
             turn.say(turn.t("privacy_accepted_send_again"))
         else:
