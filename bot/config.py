@@ -252,7 +252,7 @@ class RetentionPolicy(_Model):
     documents_days: int = Field(default=90, ge=1, description="document files after HR's decision")
     run_at: Annotated[str, BeforeValidator(_check_hhmm)] = Field(default="03:30",
                                                                  description="company time of the daily run")
-    batch: int = Field(default=500, ge=1, le=10000, description="rows per transaction (kept short)")
+    batch: int = Field(default=200, ge=1, le=10000, description="rows per transaction (kept short)")
 
 
 class PrivacyPolicy(_Model):
