@@ -340,6 +340,11 @@ def test_retention_by_time_travel(engine: Engine, settings: Settings, db: Databa
         s.add(FaqQuery(candidate_id=2, at=now, text="宿舍几人间", outcome="answer"))
         s.add(Outbox(dedupe_key="o1", kind="notice", candidate_id=2, chat_id=2, text="hi", due_at=now,
                      planned_at=now, status="sent"))
+        folder = settings.storage_dir / "3"
+        folder.mkdir(parents=True)
+        (folder / "old.pdf").write_bytes(Sealer(TEST_KEY).seal_bytes(b"%PDF old"))
+        s.add(DocumentUpload(candidate_id=3, kind="document", stored_path="3/old.pdf", status="approved",
+                             created_at=now, decided_at=now, key_id=Sealer(TEST_KEY).key_id))
         cand = s.get(Candidate, 2)
         assert cand is not None
         cand.outcome, cand.outcome_at, cand.cohort_id = "withdrawn", now, None  # no training date: withdrawal rule
@@ -361,9 +366,11 @@ def test_retention_by_time_travel(engine: Engine, settings: Settings, db: Databa
     result = sched.retention_tick()
     assert result is not None and result.counts["processed_updates"] == 1 and result.counts["faq_queries"] == 1
     assert result.counts["candidates_after_withdrawal"] == 1 and result.longest_ms < 1000
+    assert not (settings.storage_dir / "3" / "old.pdf").exists()  # with its candidate (or as an old document)
     with db.session() as s:
         assert s.get(Candidate, 2).erased_at is not None  # type: ignore[union-attr]
         assert s.execute(select(func.count()).select_from(Outbox)).scalar() == 0
+        assert s.execute(select(func.count()).select_from(DocumentUpload)).scalar() == 0
         entry = s.execute(select(AuditLog).where(AuditLog.action == "retention")
                           .order_by(AuditLog.id.desc())).scalars().first()  # type: ignore[union-attr]
         assert entry is not None and json.loads(entry.detail or "{}")["processed_updates"] == 1
@@ -482,3 +489,22 @@ def test_migration_encrypts_plain_emergency_contacts_and_stops_without_a_key(
     assert sealer.open(row[1]) == "王芳 母亲" and sealer.open(row[2]) == "+8613912345678"
     assert sealer.open(row[0]) == GOOD_ID and key_id_of(row[0]) == row[3] == sealer.key_id
     assert row[4] == sealer.lookup_hash(GOOD_ID)
+
+
+def test_retention_deletes_old_documents_and_their_files(settings: Settings, db: Database, demo: dict[str, str],
+                                                         clock: FixedClock) -> None:
+    now = clock.now()
+    sealer = Sealer(TEST_KEY)
+    (settings.storage_dir / "1").mkdir(parents=True)
+    with db.session() as s:
+        for name, status in (("a.pdf", "approved"), ("b.pdf", "submitted")):
+            (settings.storage_dir / "1" / name).write_bytes(sealer.seal_bytes(b"%PDF"))
+            s.add(DocumentUpload(candidate_id=1, kind="document", stored_path=f"1/{name}", status=status,
+                                 created_at=now, decided_at=now if status == "approved" else None,
+                                 key_id=sealer.key_id))
+    later = now + timedelta(days=settings.file.privacy.retention.documents_days + 1)
+    due = {r["kind"]: r["due_now"] for r in retention.preview(db, settings, later)}
+    assert due["documents"] == 1 and due["candidates_after_training"] == 0
+    result = retention.run(db, settings, later, pause=0)
+    assert result.counts == {"documents": 1}
+    assert not (settings.storage_dir / "1" / "a.pdf").exists() and (settings.storage_dir / "1" / "b.pdf").exists()
