@@ -508,3 +508,33 @@ def test_retention_deletes_old_documents_and_their_files(settings: Settings, db:
     result = retention.run(db, settings, later, pause=0)
     assert result.counts == {"documents": 1}
     assert not (settings.storage_dir / "1" / "a.pdf").exists() and (settings.storage_dir / "1" / "b.pdf").exists()
+
+
+def test_a_table_another_part_adds_and_maps_is_exported_and_erased(
+        settings: Settings, db: Database, demo: dict[str, str], clock: FixedClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Driven by the map alone: a new table (as cohort groups or analytics add) is covered once it is mapped."""
+    from sqlalchemy import Column, ForeignKey, Integer, Table
+
+    table = Table("feedbacknote", SQLModel.metadata, Column("id", Integer, primary_key=True),
+                  Column("candidate_id", Integer, ForeignKey("candidate.id"), nullable=False),
+                  Column("text", Text, nullable=False), Column("code", String(20), nullable=False, unique=True),
+                  Column("score", Integer, nullable=False))
+    try:
+        table.create(db.engine)
+        monkeypatch.setitem(personal.TABLES, "feedbacknote", personal.TableMap(
+            personal.BY_CANDIDATE_ID, {"candidate_id": "identifier", "text": "free_text", "code": "identifier"},
+            frozenset({"id", "score"})))
+        with db.session() as s:
+            s.execute(table.insert().values(id=7, candidate_id=1, text=SENTENCE, code="FB-1", score=4))
+            s.execute(table.insert().values(id=8, candidate_id=2, text="别人的意见", code="FB-2", score=5))
+        with db.session() as s:
+            assert access.personal_data(s, 1, None)["feedbacknote"] == [
+                {"id": 7, "candidate_id": 1, "text": SENTENCE, "code": "FB-1", "score": 4}]
+        erase(db, settings, 1, clock.now(), actor="cli")
+        with db.session() as s:
+            rows = {r.id: tuple(r) for r in s.execute(select(table))}
+        assert rows == {7: (7, 1, "", "erased-7", 4), 8: (8, 2, "别人的意见", "FB-2", 5)}  # the count stays
+    finally:
+        table.drop(db.engine)
+        SQLModel.metadata.remove(table)

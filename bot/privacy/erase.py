@@ -58,7 +58,9 @@ def blank_values(name: str, keep: set[str]) -> dict[str, Any]:
         if column.nullable:
             values[column_name] = None
         elif isinstance(column.type, String):
-            values[column_name] = None if _unique(table, column) else ""
+            # Unique and required: a placeholder made unique by the row's key ("erased-<key>").
+            key = next(iter(table.primary_key.columns))
+            values[column_name] = (ERASED + "-" + key.cast(String)) if _unique(table, column) else ""
         elif isinstance(column.type, Integer):
             values[column_name] = 0
     return values
