@@ -12,7 +12,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.console import service as console_service
 from bot.console.handlers import ConsoleHandlers
-from bot.crypto import Sealer
+from bot.crypto import sealer_from_env
 from bot.documents.handlers import DocumentHandlers
 from bot.engine.core import AppContext, Engine, Router
 from bot.faq.catalog import FaqError
@@ -36,6 +36,7 @@ from bot.live import LiveContent, LiveTexts, ReloadError
 from bot.nudges.rules import RulesError, RuleSet, load_rules
 from bot.onboarding.handlers import Onboarding
 from bot.outbox.store import queue_outgoing
+from bot.privacy.handlers import PrivacyHandlers
 from bot.profile import flowparts as profile_flowparts
 from bot.profile.handlers import ProfileHandlers
 from bot.status.handlers import StatusHandlers
@@ -161,14 +162,17 @@ def build_engine(settings: Settings, db: Database, clock: Clock | None = None,
     Onboarding(engine, content.welcome, settings.content_dir).register(router)
     StatusHandlers(engine).register(router)
     FaqHandlers(engine, content.faq).register(router)
-    secret = settings.env.secret_key
-    sealer = Sealer(secret.get_secret_value()) if secret else None
+    old_keys = settings.env.old_secret_keys
+    sealer = sealer_from_env(settings.env.secret_key.get_secret_value() if settings.env.secret_key else None,
+                             old_keys.get_secret_value() if old_keys else None)
+    ctx.sealer = sealer
     runner = FlowRunner(lambda: live.current().library, engine.main_menu)
     learning_flowparts.install(runner)
     profile_flowparts.install(runner, sealer)
     FlowHandlers(runner).register(router)
     LearningHandlers(lambda: live.current().library, runner).register(router)
     ProfileHandlers(runner, sealer).register(router)
+    PrivacyHandlers(engine, runner).register(router)
     DocumentHandlers(engine).register(router)
     HrHandlers().register(router)
     ExportHandlers().register(router)

@@ -32,6 +32,8 @@ from bot.hr.cli import hr_app
 from bot.hr.export_cli import export_command
 from bot.hr.importer import ImportProblems, LinkRow, import_candidates, reissue_invites
 from bot.hr.service import HrError, find_candidate, queue_stage_notice, set_stage
+from bot.privacy.cli import register as register_privacy_cli
+from bot.privacy.cli import startup_check as privacy_startup_check
 from bot.simulate.cli import simulate_command
 from store.db import Database, upgrade
 from store.models import Candidate
@@ -59,6 +61,7 @@ app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(risk_app, name="risk")
 app.command("report")(report_command)
 app.command("simulate")(simulate_command)
+register_privacy_cli(app, cand_app, db_app)
 
 log = logging.getLogger("hrbot")
 
@@ -160,7 +163,9 @@ def _engine(settings: Settings) -> Engine:
     except ContentError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
     content.faq.current()  # build the FAQ index now, not on the first question
-    return build_engine(settings, _database(settings), content=content)
+    db = _database(settings)
+    privacy_startup_check(settings, db)  # sealed data needs its key: one sentence now, never mid-chat
+    return build_engine(settings, db, content=content)
 
 
 def _write_links(rows: list[LinkRow], links_out: Path | None, qr_dir: Path | None) -> None:

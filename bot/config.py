@@ -288,6 +288,33 @@ class RiskPolicy(_Model):
         return _check_hhmm(value)
 
 
+class RetentionPolicy(_Model):
+    """How long data is kept (days); the daily retention job (bot/privacy/retention.py) removes what is older."""
+
+    after_training_days: int = Field(default=180, ge=1, description="a candidate is anonymised this long after "
+                                     "their cohort's training date")
+    after_withdrawal_days: int = Field(default=30, ge=1, description="a withdrawn candidate is anonymised this "
+                                       "long after the withdrawal")
+    processed_updates_days: int = Field(default=7, ge=1)
+    interactions_days: int = Field(default=365, ge=1)
+    outbox_days: int = Field(default=180, ge=1, description="messages sent, failed, dropped or skipped")
+    faq_queries_days: int = Field(default=180, ge=1)
+    flow_sessions_days: int = Field(default=90, ge=1, description="finished flows")
+    risk_signals_days: int = Field(default=180, ge=1)
+    documents_days: int = Field(default=90, ge=1, description="document files after HR's decision")
+    run_at: Annotated[str, BeforeValidator(_check_hhmm)] = Field(default="03:30",
+                                                                 description="company time of the daily run")
+    batch: int = Field(default=200, ge=1, le=10000, description="rows per transaction (kept short)")
+
+
+class PrivacyPolicy(_Model):
+    """Consent, retention (issue 13). The notice itself is content/<locale>/privacy.yaml."""
+
+    notice_version: str = Field(default="1", min_length=1, max_length=20,
+                                description="raise it (or edit the notice text) and candidates are asked again")
+    retention: RetentionPolicy = RetentionPolicy()
+
+
 class DatabaseSection(_Model):
     url: str = "sqlite:///data/hrbot.sqlite3"
 
@@ -310,6 +337,7 @@ class FileConfig(_Model):
     documents: DocumentPolicy = DocumentPolicy()
     feedback: FeedbackPolicy = FeedbackPolicy()
     risk: RiskPolicy = RiskPolicy()
+    privacy: PrivacyPolicy = PrivacyPolicy()
     flows_dir: str = "flows"
     content_dir: str = "content"
     stages: list[Stage]
@@ -336,6 +364,8 @@ class EnvSettings(BaseSettings):
     webhook_url: str | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_URL"))
     webhook_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WEBHOOK_SECRET"))
     secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("HRBOT_SECRET_KEY"))
+    # Keys a rotation moves away from, comma-separated: still accepted for reading, never for writing.
+    old_secret_keys: SecretStr | None = Field(default=None, validation_alias=AliasChoices("HRBOT_OLD_SECRET_KEYS"))
 
 
 class ConfigError(Exception):

@@ -29,6 +29,8 @@ from bot.nudges.planner import NudgeRenderer, PlannerCache, tick
 from bot.nudges.rules import RuleSet
 from bot.outbox.sender import Sender
 from bot.outbox.transport import Transport
+from bot.privacy import retention
+from bot.privacy.retention import RetentionRun
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,8 @@ class Scheduler:
         self._aps.add_job(self._broadcasts, "interval", seconds=1, max_instances=1, coalesce=True, id="broadcasts")
         self._aps.add_job(self._groups, "interval", seconds=30, max_instances=1, coalesce=True, id="groups")
         self._aps.add_job(self._digest, "interval", seconds=60, max_instances=1, coalesce=True, id="digest")
+        # Retention (bot/privacy/retention.py): checked every minute by the clock, run once a day at run_at.
+        self._aps.add_job(self._retention, "interval", seconds=60, max_instances=1, coalesce=True, id="retention")
         self._aps.start()
 
     async def _tick(self) -> None:
@@ -164,6 +168,23 @@ class Scheduler:
                 self.sender.wake()
         except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
             log_failure(log, "daily digest", exc)
+
+    async def _retention(self) -> None:
+        if not self.leadership.held:
+            return  # the elected process runs it, once a day
+        try:
+            await asyncio.to_thread(self.retention_tick)
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next check tries again
+            log_failure(log, "retention", exc)
+
+    def retention_tick(self) -> RetentionRun | None:
+        """Run the daily retention job if it is due by the clock (tests call this under time travel)."""
+        now = self.clock.now()
+        if not retention.is_due(self.db, self.settings, now):
+            return None
+        result = retention.run(self.db, self.settings, now)
+        log.info("retention: %s (longest transaction %.0f ms)", result.counts or "nothing expired", result.longest_ms)
+        return result
 
     async def _stop_sender(self) -> None:
         self._stop.set()

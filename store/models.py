@@ -48,6 +48,8 @@ class Candidate(SQLModel, table=True):
     outcome_by: str | None = Field(default=None, max_length=64, description="actor, e.g. telegram:<HR id>, cli")
     # An HR member the candidate is answering (tapped "reply to HR"): their next typed message goes there.
     hr_reply_to: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Erased (by the candidate, HR or the retention job): the row stays, anonymous, for the counts (bot/privacy).
+    erased_at: datetime | None = None
     created_at: datetime
     updated_at: datetime = Field(index=True)  # /find reads what changed since its last search (bot/console)
 
@@ -163,7 +165,7 @@ class Outbox(SQLModel, table=True):
     urgent: bool = Field(default=False, description="sent in quiet hours too (notices, HR alerts); nudges never")
     rule_id: str | None = Field(default=None, max_length=48)
     candidate_id: int | None = Field(default=None, foreign_key="candidate.id", index=True)
-    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     priority: int = 0
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True), description="JSON rows")
@@ -343,9 +345,13 @@ class CandidateProfile(SQLModel, table=True):
     candidate_id: int = Field(foreign_key="candidate.id", primary_key=True)
     legal_name: str | None = Field(default=None, max_length=60)
     id_number_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # HMAC of the ID number under the same key: finds a row by ID number without decrypting every row.
+    id_number_hash: str | None = Field(default=None, max_length=64, index=True)
     education: str | None = Field(default=None, max_length=32)
-    emergency_name: str | None = Field(default=None, max_length=60)
-    emergency_phone: str | None = Field(default=None, max_length=20)
+    emergency_name_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    emergency_phone_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    key_id: str | None = Field(default=None, max_length=16, index=True,
+                               description="the key this row's sealed fields are under (bot/crypto.py)")
     updated_at: datetime
 
 
@@ -365,6 +371,19 @@ class DocumentUpload(SQLModel, table=True):
     created_at: datetime
     decided_at: datetime | None = None
     decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    key_id: str | None = Field(default=None, max_length=16, index=True,
+                               description="the key the stored file is sealed with; None: stored plain (before 0010)")
+
+
+class ConsentRecord(SQLModel, table=True):
+    """A candidate's answer to the privacy notice (bot/privacy): accepted, declined or withdrawn, with the notice
+    version shown. The latest row is their current state; earlier rows are the history."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    version: str = Field(max_length=40)
+    decision: str = Field(max_length=10, description="accepted | declined | withdrawn")
+    at: datetime
 
 
 class CohortGroup(SQLModel, table=True):

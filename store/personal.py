@@ -79,15 +79,18 @@ TABLES: dict[str, TableMap] = {
         # outcome_by and hr_reply_to name HR members.
         "role department cohort_id stage stage_changed_at language invite_issued_at invite_expires_at bound_at "
         "welcome_number last_seen_at unreachable_at unreachable_reason created_at updated_at outcome outcome_at "
-        "outcome_by hr_reply_to"),
-    # The personal information centre. The ID number is sensitive (and encrypted); education is a personal
-    # attribute only HR needs, kept as sensitive; the emergency contact is a third person's name and phone, held
-    # for the candidate and gone with them.
+        "outcome_by hr_reply_to erased_at"),
+    # The personal information centre. The ID number is sensitive (and encrypted; its keyed hash finds it);
+    # education is a personal attribute only HR needs, kept as sensitive; the emergency contact is a third
+    # person's name and phone, held for the candidate (encrypted) and gone with them. key_id names the key.
     "candidateprofile": _table(
         BY_CANDIDATE_ID,
         {"candidate_id": "identifier", "legal_name": "identifier", "id_number_enc": "sensitive",
-         "education": "sensitive", "emergency_name": "contact", "emergency_phone": "contact"},
-        "updated_at"),
+         "id_number_hash": "sensitive", "education": "sensitive", "emergency_name_enc": "contact",
+         "emergency_phone_enc": "contact"},
+        "updated_at key_id"),
+    # Answers to the privacy notice: which version, accepted / declined / withdrawn, when.
+    "consentrecord": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier"}, "id version decision at"),
     # Task progress: config task ids and statuses.
     "candidatetask": _table(BY_CANDIDATE_ID, {"candidate_id": "identifier"}, "id task_id status updated_at"),
     # Analytics events hold no message text, but `detail` of an unknown command is the command as typed.
@@ -158,7 +161,7 @@ TABLES: dict[str, TableMap] = {
     # one from the list in the texts; decided_by is an HR admin's id.
     "documentupload": _table(
         BY_CANDIDATE_ID, {"candidate_id": "identifier", "telegram_file_id": "file", "stored_path": "file"},
-        "id task_id kind mime_type size status reason created_at decided_at decided_by"),
+        "id task_id kind mime_type size status reason created_at decided_at decided_by key_id"),
     # Nobody's personal data: config synced to the database, counters, and Telegram update ids (no user in them).
     "cohort": _table((), {}, "id department training_date capacity updated_at"),
     "departmentcounter": _table((), {}, "department joined"),

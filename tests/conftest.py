@@ -59,9 +59,12 @@ def make_settings(db_url: str, config: Path = ROOT / "config.yaml", storage: Pat
     return settings
 
 
+TEST_KEY = "test-secret-key"  # HRBOT_SECRET_KEY of the test settings: documents are kept only sealed
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return make_settings(db_url, storage=tmp_path / "files")
+    return make_settings(db_url, storage=tmp_path / "files", secret_key=TEST_KEY)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from store.db import Database
 from store.models import Candidate, Outbox, Ticket
 from tests.chat import Chat
 from tests.conftest import HR_ADMIN, NOW
-from tests.test_profile_documents import send_file
+from tests.test_profile_documents import accept_notice, send_file
 
 MAX_PRESSES = 400
 OTHER = "陈静"
@@ -62,6 +62,7 @@ def test_every_button_reaches_a_handler(engine: Engine, demo: dict[str, str], db
     for line in ("/menu", "/status", "/learn", "/points", "/rewards", "/resources", "/profile", "/language",
                  "/help", "宿舍是几人间", "宿舍", "公司股票代码是多少", "我找到别的工作了"):
         found += shown(cand.send(line))
+    accept_notice(cand)  # documents are taken after the privacy notice is accepted
     # Two documents: HR sends the first back (with a reason), the second waits for the walk (approve).
     for name in ("health.pdf", "photo.png"):
         send_file(cand, tmp_path, name, "application/pdf")

@@ -16,7 +16,7 @@ from bot.flows.buttons import FlowButton
 from bot.learning.buttons import LearnButton, RewardButton
 from tests.chat import Chat
 from tests.test_learning import take_lesson
-from tests.test_profile_documents import send_file
+from tests.test_profile_documents import accept_notice, send_file
 
 
 def test_pack_and_parse_round_trip() -> None:
@@ -85,6 +85,7 @@ def test_a_tampered_document_button_cannot_file_under_a_task_that_is_not_open(
         engine: Engine, demo: dict[str, str], tmp_path: Path) -> None:
     chat = Chat(engine, 1)
     chat.send(f"/start {demo['张三']}")
+    accept_notice(chat)
     send_file(chat, tmp_path, "health.pdf", "application/pdf")
     offered = {buttons.parse(b.data) for row in chat.says()[-1].buttons for b in row}
     upload = next(iter(offered)).upload  # type: ignore[attr-defined]

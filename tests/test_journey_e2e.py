@@ -47,7 +47,12 @@ async def test_candidate_journey(tg: FakeTelegram, bot: TelegramAdapter, demo: d
     await tg.wait_for(lambda: len(tg.sent[HR]) > before_hr)
     assert "定制保温杯" in tg.sent[HR][-1]["text"]
 
-    # A document: sent as a PDF, downloaded by the bot, shown to HR, approved.
+    # A document: first the privacy notice (nothing kept before consent), then sent as a PDF, downloaded by the
+    # bot, stored sealed, shown to HR (opened in memory), approved.
+    [notice] = await user.send_document(b"%PDF-1.4 health certificate", "health.pdf", "application/pdf")
+    assert "个人信息处理说明" in notice["text"]
+    [again] = await user.click("✅ 同意")
+    assert "请再发一次" in again["text"]
     [which] = await user.send_document(b"%PDF-1.4 health certificate", "health.pdf", "application/pdf")
     assert "这是哪一项材料" in which["text"]
     before_hr = len(tg.sent[HR])
@@ -73,6 +78,8 @@ async def test_candidate_journey(tg: FakeTelegram, bot: TelegramAdapter, demo: d
 async def test_wrong_files_get_a_clear_answer(tg: FakeTelegram, bot: TelegramAdapter, demo: dict[str, str]) -> None:
     user = tg.user(5002)
     await user.send(f"/start {demo['李娜']}", expect=3)
+    await user.send("/privacy")
+    await user.click("✅ 同意")
     [reply] = await user.send_document(b"MZ...", "setup.exe", "application/x-msdownload")
     assert "请发 JPG/PNG/PDF 格式" in reply["text"]
     [reply] = await user.send_document(b"%PDF", "huge.pdf", "application/pdf", declared_size=15 * 1024 * 1024)

@@ -20,6 +20,7 @@ from store.models import (
     Candidate,
     CandidateProfile,
     CandidateTask,
+    ConsentRecord,
     DocumentUpload,
     FaqProposal,
     FaqQuery,
@@ -82,7 +83,7 @@ def test_categories_of_what_people_type_and_the_id_number() -> None:
     assert {("faqproposal", "question"), ("faqproposal", "answer"), ("faqquery", "text"), ("ticket", "question"),
             ("flowsession", "vars"), ("outbox", "text"), ("auditlog", "detail")} <= free_text
     assert ("candidateprofile", "id_number_enc", "sensitive") in personal.columns("sensitive")
-    assert {("candidate", "phone"), ("candidateprofile", "emergency_phone")} <= {
+    assert {("candidate", "phone"), ("candidateprofile", "emergency_phone_enc")} <= {
         (t, c) for t, c, _ in personal.columns("contact")}
     assert len(personal.columns()) == sum(len(e.personal) for e in personal.TABLES.values())
 
@@ -135,6 +136,7 @@ def seed(db: Database, clock: FixedClock, cand_id: int, chat_id: int) -> None:
         s.add(GroupJoin(cohort_id="prod-2026-12", candidate_id=cand_id, number=cand_id, joined_at=now))
         s.add(GroupRemoval(candidate_id=cand_id, chat_id=-1000 - cand_id, created_at=now))
         s.add(FeedbackDraft(candidate_id=cand_id, category="dorm", text=f"draft {cand_id}", started_at=now))
+        s.add(ConsentRecord(candidate_id=cand_id, version="1", decision="accepted", at=now))
 
 
 def keys(table: str, rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:

@@ -53,6 +53,8 @@ def test_profile_flow_encrypts_masks_and_never_logs(secret_settings: Settings, d
     chat.send("/profile")
     assert "真实姓名:未填写" in chat.texts()
     chat.click("填写/修改全部")
+    assert "个人信息处理说明" in chat.texts()  # the privacy notice first: nothing sensitive before consent
+    chat.click("✅ 同意")
     chat.send("张三")
     chat.send("110105199003077893")
     assert "不是有效的18位身份证号" in chat.texts()
@@ -76,11 +78,14 @@ def test_profile_flow_encrypts_masks_and_never_logs(secret_settings: Settings, d
     assert "学历:本科及以上" in chat.texts() and "真实姓名:张三" in chat.texts()
 
 
-def test_without_a_key_the_id_number_is_refused(engine: Engine, demo: dict[str, str], db: Database) -> None:
+def test_without_a_key_the_id_number_is_refused(db_url: str, db: Database, clock: FixedClock, demo: dict[str, str],
+                                                tmp_path: Path) -> None:
+    engine = build_engine(make_settings(db_url, storage=tmp_path / "files"), db, clock)  # no HRBOT_SECRET_KEY
     chat = Chat(engine, 1)
     chat.send(f"/start {demo['张三']}")
     chat.send("/profile")
     chat.click("修改身份证号")
+    chat.click("✅ 同意")
     chat.send(GOOD_ID)
     assert "身份证号暂时无法保存" in chat.texts()
     with db.session() as s:
@@ -97,6 +102,12 @@ def test_an_id_number_typed_outside_a_flow_is_not_stored(engine: Engine, demo: d
     assert texts == ["我的身份证号是1101**********7892"]
 
 
+def accept_notice(chat: Chat) -> None:
+    """The candidate accepts the privacy notice (documents are taken only after that)."""
+    chat.send("/privacy")
+    chat.click("✅ 同意")
+
+
 def send_file(chat: Chat, tmp_path: Path, name: str, mime: str, content: bytes = b"%PDF-1.4 x",
               size: int | None = None) -> None:
     path = tmp_path / f"incoming-{name}"
@@ -110,6 +121,7 @@ def test_document_task_submitted_approved_and_status(engine: Engine, demo: dict[
                                                      tmp_path: Path, settings: Settings) -> None:
     chat = Chat(engine, 1)
     chat.send(f"/start {demo['张三']}")
+    accept_notice(chat)
     send_file(chat, tmp_path, "notes.txt", "text/plain")
     assert chat.texts() == "这个文件格式我收不了。请发 JPG/PNG/PDF 格式(拍照或PDF),大小不超过 10MB。"
     assert not (tmp_path / "incoming-notes.txt").exists()  # nothing kept of a refused file
@@ -144,6 +156,7 @@ def test_document_rejected_with_a_reason(engine: Engine, demo: dict[str, str], d
                                          tmp_path: Path) -> None:
     chat = Chat(engine, 1)
     chat.send(f"/start {demo['张三']}")
+    accept_notice(chat)
     send_file(chat, tmp_path, "photo.png", "image/png", b"\x89PNG demo")
     chat.click("提交一寸照片3张")
     [to_hr] = chat.media()
@@ -166,6 +179,7 @@ def test_document_rejected_with_a_reason(engine: Engine, demo: dict[str, str], d
 def test_no_open_document_tasks(engine: Engine, demo: dict[str, str], tmp_path: Path) -> None:
     chat = Chat(engine, 2)
     chat.send(f"/start {demo['李娜']}")
+    accept_notice(chat)
     send_file(chat, tmp_path, "a.pdf", "application/pdf")
     chat.click("提交健康证明")
     send_file(chat, tmp_path, "b.pdf", "application/pdf")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
+from bot.crypto import Sealer
 from bot.documents.buttons import DocApprove, DocReject, DocRejectReason, DocTask
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button
+from bot.privacy import gate as privacy_gate
 from bot.status.service import local_today, set_task_status, task_lines
 from store.models import Candidate, DocumentUpload
 
+log = logging.getLogger(__name__)
 MIME_NAMES = {"image/jpeg": "JPG", "image/png": "PNG", "application/pdf": "PDF", "image/heic": "HEIC",
               "image/webp": "WEBP"}
 
@@ -60,10 +63,18 @@ class DocumentHandlers:
             Path(ev.file_path).unlink(missing_ok=True)
             turn.say(turn.t("doc_no_tasks"), buttons=self.engine.main_menu(turn.locale))
             return
-        stored = self._keep(settings.storage_dir, cand.id, Path(ev.file_path), mime)
+        # Documents are sensitive: kept only sealed (never in plain), and only after consent to the notice.
+        sealer = turn.ctx.sealer
+        if sealer is None or not privacy_gate.allowed(turn, "document"):
+            Path(ev.file_path).unlink(missing_ok=True)
+            if sealer is None:
+                log.warning("a document was refused: HRBOT_SECRET_KEY is not set")
+                turn.say(turn.t("privacy_docs_no_key"), buttons=self.engine.main_menu(turn.locale))
+            return
+        stored = self._keep(settings.storage_dir, cand.id, Path(ev.file_path), mime, sealer)
         upload = DocumentUpload(candidate_id=cand.id, kind=ev.file_kind or "document", telegram_file_id=ev.file_id,
                                 stored_path=stored, mime_type=mime, size=ev.file_size or 0, status="new",
-                                created_at=turn.ctx.clock.now())
+                                created_at=turn.ctx.clock.now(), key_id=sealer.key_id)
         turn.session.add(upload)
         turn.session.flush()
         assert upload.id is not None
@@ -79,13 +90,17 @@ class DocumentHandlers:
                 if t.status in ("open", "rejected") and settings.tasks[t.id].document]
 
     @staticmethod
-    def _keep(storage: Path, candidate_id: int, incoming: Path, mime: str) -> str:
-        """Move the downloaded file to <storage>/<candidate>/<random>.<ext>; return the path under storage."""
+    def _keep(storage: Path, candidate_id: int, incoming: Path, mime: str, sealer: Sealer) -> str:
+        """Seal the downloaded file into <storage>/<candidate>/<random>.<ext> (the plain download is removed);
+        return the path under storage."""
         ext = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}.get(mime, incoming.suffix)
         folder = storage / str(candidate_id)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{uuid.uuid4().hex}{ext}"
-        shutil.move(str(incoming), target)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(sealer.seal_bytes(incoming.read_bytes()))
+        partial.replace(target)
+        incoming.unlink(missing_ok=True)
         return str(target.relative_to(storage))
 
     def pick_task(self, turn: Turn, data: DocTask) -> None:

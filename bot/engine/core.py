@@ -63,6 +63,8 @@ class AppContext:
     # group), set by the Telegram adapter; None where there is no Telegram (the shell). Untyped here: the engine
     # names no adapter's type.
     chat_api: Any = None
+    # The key for sealed fields and files (bot.crypto.Sealer), None without HRBOT_SECRET_KEY.
+    sealer: Any = None
 
     def __post_init__(self) -> None:
         self.staff = StaffDirectory(self.settings)

@@ -9,6 +9,7 @@ covers the candidate are told."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.engine.core import Turn
 
 log = logging.getLogger(__name__)
+ABOUT = "hr_alert:about:"  # dedupe key prefix of an HR alert about a candidate: hr_alert:about:<id>:<random>
 
 
 @dataclass(frozen=True)
@@ -62,5 +64,7 @@ class HrNotifier:
             text = self.texts.get(r.locale, key, **vals)
             rows = buttons(r.locale) if buttons else ()
             message = SendMedia(r.chat_id, media[0], media[1], text, rows) if media else Say(r.chat_id, text, rows)
-            turn.send(message, kind="hr_alert")
+            # The key names the candidate the alert is about (not its recipient): erasure finds it by that.
+            turn.send(message, kind="hr_alert",
+                      dedupe_key=f"{ABOUT}{candidate.id}:{uuid.uuid4().hex}" if candidate is not None else None)
         return len(told)

@@ -86,6 +86,8 @@ class FlowRunner:
         self.step_kinds: dict[str, StepKind] = {}
         self.actions: dict[str, Action] = {}
         self.stores: dict[str, FieldStore] = {}  # scope -> store; `vars` is the flow's own
+        # Asked before a flow starts (flow, step_id, only); False: not now (the gate said why, e.g. consent).
+        self.gates: list[Callable[[Turn, Flow, str | None, bool], bool]] = []
         self.context_values: dict[str, ContextValue] = {}
         self.env = template_environment()
         self._compiled: dict[str, Any] = {}
@@ -127,6 +129,8 @@ class FlowRunner:
         profile field), then stop. ``fresh``: start over even if a paused session exists."""
         assert turn.candidate is not None and turn.candidate.id is not None
         flow = self.flows[flow_id]
+        if not all(gate(turn, flow, step_id, only) for gate in self.gates):
+            return
         self.pause(turn)
         row = turn.session.exec(select(FlowSession).where(FlowSession.candidate_id == turn.candidate.id,
                                                           FlowSession.flow_id == flow_id)

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.crypto import Sealer
 from bot.i18n import Texts
+from bot.profile.service import opened
 from bot.yamlsrc import suggest
 from store.models import Candidate, CandidateProfile, CandidateTask, LessonProgress, PointsBalance
 
@@ -124,13 +125,11 @@ def build(session: Session, settings: Settings, texts: Texts, *, cohort: str | N
         ]
         if sealer is not None:
             p = profiles.get(c.id)
-            number = None
-            if p is not None and p.id_number_enc:
-                number = sealer.open(p.id_number_enc)
-                if number is None:
-                    out.undecryptable += 1
-            row += [p.legal_name if p else None, number, p.education if p else None,
-                    p.emergency_name if p else None, p.emergency_phone if p else None]
+            plain = opened(p, sealer)
+            if p is not None and p.id_number_enc and plain["id_number"] is None:
+                out.undecryptable += 1
+            row += [plain["legal_name"], plain["id_number"], plain["education"], plain["emergency_name"],
+                    plain["emergency_phone"]]
         out.rows.append(row)
     return out
 

@@ -22,6 +22,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaDocument,
     KeyboardButton,
     Message,
@@ -32,6 +33,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.crypto import FILE_MAGIC
 from bot.engine.core import Engine
 from bot.engine.effects import TELEGRAM_FILE, AnswerButton, Effect, Say, SendFiles, SendMedia
 from bot.engine.effects import Message as OutMessage
@@ -371,8 +373,14 @@ class TelegramAdapter:
         if cached:
             return (await send(effect.chat_id, cached, caption=effect.caption, reply_markup=markup,
                                **extra)).message_id
-        with Path(effect.path).open("rb") as f:
-            message = await send(effect.chat_id, f, caption=effect.caption, reply_markup=markup, **extra)
+        # A stored upload is sealed on disk: opened in memory, never written out in plain (bot/crypto.py).
+        raw = Path(effect.path).read_bytes()
+        sealer = self.engine.ctx.sealer
+        plain = sealer.open_bytes(raw) if sealer is not None else (None if raw.startswith(FILE_MAGIC) else raw)
+        if plain is None:
+            raise FileNotFoundError("a sealed file that no key held opens")
+        upload = InputFile(plain, filename=Path(effect.path).name)
+        message = await send(effect.chat_id, upload, caption=effect.caption, reply_markup=markup, **extra)
         file_id = _file_id(message, effect.kind)
         if file_id:
             self._file_ids[effect.path] = file_id

@@ -1,0 +1,142 @@
+"""Keys: the start-up check (sealed data exists: the key must be there and must open it) and `hrbot keys rotate`
+(every sealed field and file re-sealed with a new key, in small batches, resumable).
+
+Rotation never leaves a value that neither key opens: each profile row is re-sealed and committed in one
+statement batch (a row is under the old key or the new one, with its key id saying which), each file is
+written beside the old one and renamed over it (under the old key or the new one), and the rotation reads
+with both keys. Interrupted, it is run again and carries on with what still names another key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.crypto import FILE_MAGIC, Sealer, file_key_id, key_id_of
+from bot.profile.service import reseal
+from store.db import Database
+from store.models import CandidateProfile, DocumentUpload
+
+SEALED_COLUMNS = (CandidateProfile.id_number_enc, CandidateProfile.emergency_name_enc,
+                  CandidateProfile.emergency_phone_enc)
+
+
+class KeyProblem(Exception):
+    """Sealed data the configured keys cannot open (or no key at all): the bot must not start."""
+
+
+def _has_sealed(session: Session) -> tuple[int, int]:
+    profiles = session.exec(select(func.count()).select_from(CandidateProfile)
+                            .where(or_(*[col(c).is_not(None) for c in SEALED_COLUMNS]))).one()
+    files = session.exec(select(func.count()).select_from(DocumentUpload)
+                         .where(col(DocumentUpload.key_id).is_not(None))).one()
+    return int(profiles), int(files)
+
+
+def check_keys(db: Database, sealer: Sealer | None) -> None:
+    """Raise KeyProblem, with one clear sentence, if sealed data exists that the keys held cannot open."""
+    with db.session() as session:
+        profiles, files = _has_sealed(session)
+        if not profiles and not files:
+            return
+        if sealer is None:
+            raise KeyProblem(f"encrypted personal data exists ({profiles} profiles, {files} documents) but "
+                             "HRBOT_SECRET_KEY is not set: start with the key it was encrypted with")
+        used = {k for (k,) in session.execute(select(CandidateProfile.key_id).where(
+            col(CandidateProfile.key_id).is_not(None)).distinct())}
+        used |= {k for (k,) in session.execute(select(DocumentUpload.key_id).where(
+            col(DocumentUpload.key_id).is_not(None)).distinct())}
+        unknown = sorted(used - sealer.key_ids)
+        if unknown:
+            raise KeyProblem(f"encrypted personal data is under key id {', '.join(unknown)}, which neither "
+                             f"HRBOT_SECRET_KEY (key id {sealer.key_id}) nor HRBOT_OLD_SECRET_KEYS is: wrong key? "
+                             "Start with the key the data was encrypted with")
+        # Values sealed before key ids existed name no key: one of them must open.
+        legacy = session.exec(select(CandidateProfile.id_number_enc).where(
+            col(CandidateProfile.key_id).is_(None), col(CandidateProfile.id_number_enc).is_not(None)).limit(1)).first()
+        if legacy and sealer.open(legacy) is None:
+            raise KeyProblem("an ID number encrypted before key ids were recorded does not open with "
+                             "HRBOT_SECRET_KEY: wrong key? Start with the key the data was encrypted with")
+
+
+@dataclass
+class Rotation:
+    profiles: int = 0
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)  # what no key held opens (left as it is)
+    seconds: float = 0.0
+
+
+def rotate(db: Database, settings: Settings, sealer: Sealer, batch: int = 500,
+           stop_after: int | None = None, progress: Callable[[Rotation], None] | None = None) -> Rotation:
+    """Re-seal every profile and stored document under ``sealer``'s current key. ``stop_after``: stop after that
+    many batches (tests use it to interrupt a rotation)."""
+    started = time.perf_counter()
+    done = Rotation()
+    batches = 0
+    after = 0  # rows that cannot be opened stay behind: walk on by candidate id
+    while stop_after is None or batches < stop_after:
+        with db.session() as session:
+            rows = session.exec(select(CandidateProfile).where(
+                or_(col(CandidateProfile.key_id).is_(None), col(CandidateProfile.key_id) != sealer.key_id),
+                or_(*[col(c).is_not(None) for c in SEALED_COLUMNS]), col(CandidateProfile.candidate_id) > after)
+                .order_by(col(CandidateProfile.candidate_id)).limit(batch)).all()
+            if not rows:
+                break
+            for row in rows:
+                after = row.candidate_id
+                if reseal(row, sealer):
+                    session.add(row)
+                    done.profiles += 1
+                else:
+                    done.skipped.append(f"profile of candidate {row.candidate_id}")
+        batches += 1
+        if progress:
+            progress(done)
+    after = 0
+    storage = settings.storage_dir
+    while stop_after is None or batches < stop_after:
+        with db.session() as session:
+            uploads = session.exec(select(DocumentUpload).where(
+                or_(col(DocumentUpload.key_id).is_(None), col(DocumentUpload.key_id) != sealer.key_id),
+                col(DocumentUpload.id) > after).order_by(col(DocumentUpload.id)).limit(batch)).all()
+            if not uploads:
+                break
+            for upload in uploads:
+                assert upload.id is not None
+                after = upload.id
+                path = storage / upload.stored_path
+                if not path.is_file():
+                    continue  # gone (erased or expired): nothing to re-seal
+                if _reseal_file(path, sealer):
+                    upload.key_id = sealer.key_id
+                    session.add(upload)
+                    done.files += 1
+                else:
+                    done.skipped.append(f"document {upload.id}")
+        batches += 1
+        if progress:
+            progress(done)
+    done.seconds = time.perf_counter() - started
+    return done
+
+
+def _reseal_file(path: Path, sealer: Sealer) -> bool:
+    raw = path.read_bytes()
+    if file_key_id(raw[:64]) == sealer.key_id:
+        return True  # re-sealed before an interruption, its row not yet updated
+    plain = sealer.open_bytes(raw)
+    if plain is None:
+        return False
+    partial = path.with_name(path.name + ".rotating")
+    partial.write_bytes(sealer.seal_bytes(plain))
+    partial.replace(path)  # atomic: the file is under one key or the other, never neither
+    return True
+
+
+__all__ = ["FILE_MAGIC", "KeyProblem", "Rotation", "check_keys", "key_id_of", "rotate"]
