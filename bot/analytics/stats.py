@@ -82,7 +82,7 @@ def compute(session: Session, settings: Any, lesson_ids: list[str], *, where: An
                  .where(CT.status == "done", CT.task_id.in_(doc_ids)).group_by(CT.candidate_id).subquery())
     passed = (select(LP.candidate_id.label("cid"), func.count().label("n"))
               .where(LP.passed_at.is_not(None)).group_by(LP.candidate_id).subquery())
-    profile_ok = and_(PR.legal_name.is_not(None), PR.id_number_enc.is_not(None), PR.emergency_phone.is_not(None))
+    profile_ok = and_(PR.legal_name.is_not(None), PR.id_number_enc.is_not(None), PR.emergency_phone_enc.is_not(None))
     query = (select(C.cohort_id, C.role, C.bound_at.is_not(None), func.coalesce(docs_done.c.n, 0),
                     func.coalesce(passed.c.n, 0), C.outcome, case((profile_ok, 1), else_=0), func.count())
              .select_from(CAND)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -46,6 +47,7 @@ from bot.nudges.planner import WEEK, Calendar, PlannerCache, tick
 from bot.outbox.local import LocalDelivery
 from bot.outbox.store import due_rows
 from bot.outbox.transport import Unreachable
+from bot.privacy.buttons import PrivacyButton
 from bot.simulate.model import Persona, draw_personas
 from store.db import Database, upgrade
 from store.models import Candidate, Outbox, Ticket
@@ -105,6 +107,10 @@ class Simulation:
         with self.db.session() as session:
             sync_cohorts(session, settings, self.clock.now())
         self.content = load_content(settings)
+        if settings.env.secret_key is None:
+            # Documents are sealed at rest and refused without a key: the throw-away database gets a key of its own
+            # (synthetic people; the key is not kept).
+            settings.env = settings.env.model_copy(update={"secret_key": SecretStr(f"simulation-{seed}")})
         self.engine = build_engine(settings, self.db, self.clock, self.content)
         self.delivery = LocalDelivery(self.db, settings, self.engine.ctx.texts, self.content.rules, self.clock,
                                       self._delivered)
@@ -402,14 +408,24 @@ class Simulation:
         self.fig.documents += 1
         path = self.uploads / f"{a.persona.index}-{task}.png"
         path.write_bytes(_PNG)
-        effects = self._handle(a.user_id, self._lang(a), kind="file", file_kind="photo", file_id=f"sim-{path.stem}",
-                               mime_type="image/png", file_size=len(_PNG), file_path=str(path))
+        effects = self._send_photo(a, path)
+        accept = [b for b, d in _typed(effects) if isinstance(d, PrivacyButton) and d.action == "accept"]
+        if accept:  # the privacy notice comes first (nothing was kept): they accept it and send the photo again
+            self._later()
+            self._press(a.user_id, self._lang(a), accept[0])
+            path.write_bytes(_PNG)
+            self._later()
+            effects = self._send_photo(a, path)
         pick = [b for b, d in _typed(effects) if isinstance(d, DocTask) and d.task == task]
         if pick:
             self._later()
             self._press(a.user_id, self._lang(a), pick[0])
         path.unlink(missing_ok=True)
         del a.tasks_left[task]
+
+    def _send_photo(self, a: Agent, path: Path) -> list[Effect]:
+        return self._handle(a.user_id, self._lang(a), kind="file", file_kind="photo", file_id=f"sim-{path.stem}",
+                            mime_type="image/png", file_size=len(_PNG), file_path=str(path))
 
     # -- HR -----------------------------------------------------------------------------------------------------
     def _hr_round(self, day: date) -> None:
