@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,26 @@ def template_environment() -> SandboxedEnvironment:
     that does not exist is an error, not a blank."""
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                 keep_trailing_newline=False)
+
+
+_ENDS_WITH_TAG = re.compile(r"%\}\s*$")
+_TAGS_ALONE = re.compile(r"(\{%.*?%\}\s*)+")
+
+
+def merging_lines(template: str) -> list[str]:
+    """Lines of a text that show something and end with a {% %} tag, followed by another line of text: the
+    template set-up (trim_blocks) drops the line break after a block tag, so the two lines would run together.
+    A line that is a tag alone is meant to vanish and is not reported; neither is a tag ended with +%}."""
+    lines = [line.strip() for line in template.split("\n")]
+    found = []
+    for i, line in enumerate(lines):
+        if not _ENDS_WITH_TAG.search(line) or line.startswith("{%") or line.endswith("+%}"):
+            continue
+        # The next line that shows something (lines that are tags alone vanish): text right after runs into it.
+        after = next((a for a in lines[i + 1:] if not _TAGS_ALONE.fullmatch(a)), "")
+        if after:
+            found.append(line)
+    return found
 
 
 class Texts:
@@ -101,6 +122,10 @@ class Texts:
                             texts.env.parse(value)
                         except TemplateError as exc:
                             problems.append(doc.problem((key,), f"text {key!r}: template error: {exc}"))
+                        problems.extend(doc.problem((key,), f"text {key!r}: {line!r} ends with a {{% %}} tag, "
+                                                            "so it runs into the next line; put an empty line after "
+                                                            "it (or end the tag with +%}) to keep the line break")
+                                        for line in merging_lines(value))
         if problems:
             raise TextsError(problems)
         return texts
