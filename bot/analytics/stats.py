@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import and_, case, exists, func, literal, literal_column, select
 from sqlmodel import Session
 
 from bot.analytics.risk import CAND, aware
@@ -83,14 +83,17 @@ def compute(session: Session, settings: Any, lesson_ids: list[str], *, where: An
     passed = (select(LP.candidate_id.label("cid"), func.count().label("n"))
               .where(LP.passed_at.is_not(None)).group_by(LP.candidate_id).subquery())
     profile_ok = and_(PR.legal_name.is_not(None), PR.id_number_enc.is_not(None), PR.emergency_phone_enc.is_not(None))
-    query = (select(C.cohort_id, C.role, C.bound_at.is_not(None), func.coalesce(docs_done.c.n, 0),
-                    func.coalesce(passed.c.n, 0), C.outcome, case((profile_ok, 1), else_=0), func.count())
+    # One object per grouped expression, its constants written inline: PostgreSQL matches a selected expression
+    # to its GROUP BY one by text, and two bound parameters ($1, $2) for the same 0 would not match.
+    zero, one = literal_column("0"), literal_column("1")
+    groups = (C.cohort_id, C.role, C.bound_at.is_not(None), func.coalesce(docs_done.c.n, zero),
+              func.coalesce(passed.c.n, zero), C.outcome, case((profile_ok, one), else_=zero))
+    query = (select(*groups, func.count())
              .select_from(CAND)
              .outerjoin(docs_done, docs_done.c.cid == C.id)
              .outerjoin(passed, passed.c.cid == C.id)
              .outerjoin(CandidateProfile.__table__, PR.candidate_id == C.id)  # type: ignore[attr-defined]
-             .group_by(C.cohort_id, C.role, C.bound_at.is_not(None), func.coalesce(docs_done.c.n, 0),
-                       func.coalesce(passed.c.n, 0), C.outcome, case((profile_ok, 1), else_=0)))
+             .group_by(*groups))
     funnel: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STEPS, 0))
     total_lessons = len(lesson_ids)
     for cohort, role, started, docs, lessons, outcome, profile, n in session.execute(_scoped(query, where)):
