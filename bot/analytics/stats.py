@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal_column, select
 from sqlmodel import Session
 
 from bot.analytics.risk import CAND, aware
@@ -85,7 +85,8 @@ def compute(session: Session, settings: Any, lesson_ids: list[str], *, where: An
     profile_ok = and_(PR.legal_name.is_not(None), PR.id_number_enc.is_not(None), PR.emergency_phone_enc.is_not(None))
     # One object per grouped expression, its constants written inline: PostgreSQL matches a selected expression
     # to its GROUP BY one by text, and two bound parameters ($1, $2) for the same 0 would not match.
-    zero, one = literal_column("0"), literal_column("1")
+    zero: ColumnElement[int] = literal_column("0")
+    one: ColumnElement[int] = literal_column("1")
     groups = (C.cohort_id, C.role, C.bound_at.is_not(None), func.coalesce(docs_done.c.n, zero),
               func.coalesce(passed.c.n, zero), C.outcome, case((profile_ok, one), else_=zero))
     query = (select(*groups, func.count())
