@@ -107,6 +107,8 @@ class Scheduler:
         # Feedback reminders and escalation, the weekly update in cohort groups, removals of withdrawn candidates.
         self.groups = GroupJobs(db, settings, texts, rules, clock, getattr(transport, "chat_api", None),
                                 wake=self.sender.wake)
+        # What the daily digest reads (settings, texts, who is HR): made once, not on every minute's check.
+        self._digest_ctx = SimpleNamespace(settings=settings, texts=texts, staff=StaffDirectory(settings))
         self.leadership = Leadership(db)
         self.cache = PlannerCache()
         self._aps = AsyncIOScheduler(timezone=settings.tz)
@@ -163,8 +165,7 @@ class Scheduler:
         if not self.leadership.held or self._sender_task is None:
             return
         try:
-            ctx = SimpleNamespace(settings=self.settings, texts=self.texts, staff=StaffDirectory(self.settings))
-            if await asyncio.to_thread(digest.run, self.db, ctx, self.clock.now()):
+            if await asyncio.to_thread(digest.run, self.db, self._digest_ctx, self.clock.now()):
                 self.sender.wake()
         except Exception as exc:  # noqa: BLE001 - the database may be away; the next run tries again
             log_failure(log, "daily digest", exc)
