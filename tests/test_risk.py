@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.analytics.evaluate import evaluate
-from bot.analytics.risk import SIGNALS, reason_texts, score_candidates
+from bot.analytics.risk import SIGNALS, reason_texts, score_candidates, top_at_risk
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Texts
 from store.db import Database
@@ -280,4 +280,13 @@ def test_the_fast_first_pass_keeps_exactly_those_the_full_score_puts_above(db: D
             fast = score_candidates(s, ctx, T0, min_score=threshold)
             assert [(r.candidate_id, r.score, r.reasons) for r in fast] == \
                 [(r.candidate_id, r.score, r.reasons) for r in full if r.score >= threshold]
+            above = [(r.candidate_id, r.score, r.reasons, r.details) for r in full if r.score >= threshold]
+            for top in (1, 10, 37):  # /atrisk: reasons only for the first few, and the count of all
+                listed, total = top_at_risk(s, ctx, T0, where=None, min_score=threshold, top=top)
+                assert total == len(above)
+                assert [(r.candidate_id, r.score, r.reasons, r.details) for r in listed] == above[:top]
+        # The first pass counts exactly as the detailed one at every score there is (same arithmetic, same order).
+        for threshold in sorted({r.score for r in full} | {r.score + 1 for r in full}):
+            _, total = top_at_risk(s, ctx, T0, where=None, min_score=threshold, top=1)
+            assert total == sum(1 for r in full if r.score >= threshold), threshold
     assert sum(1 for r in full if r.score >= 40) > 50  # the world has people at risk to compare

@@ -108,6 +108,19 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
     medians are kept, so scoring one candidate does not read their whole cohort every time (the card).
     ``min_score``: return only those scoring at least this (/atrisk, the digest): the others' reasons are never
     worked out, which is what keeps /atrisk fast on tens of thousands."""
+    return _score(session, ctx, now, where, as_of, before_outcome, reference_cache, min_score, None)[0]
+
+
+def top_at_risk(session: Session, ctx: Any, now: datetime, *, where: ColumnElement[bool] | None, min_score: int,
+                top: int) -> tuple[list[Risk], int]:
+    """The first ``top`` candidates scoring ``min_score`` or more, highest first, with their reasons, and how many
+    score that much in all (/atrisk: only the few listed get their reasons worked out)."""
+    return _score(session, ctx, now, where, None, False, None, min_score, top)
+
+
+def _score(session: Session, ctx: Any, now: datetime, where: ColumnElement[bool] | None, as_of: datetime | None,
+           before_outcome: bool, reference_cache: dict[Any, Any] | None, min_score: int | None,
+           top: int | None) -> tuple[list[Risk], int]:
     settings = ctx.settings
     policy = settings.file.risk
     w, th = policy.weights, policy.thresholds
@@ -120,7 +133,7 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
 
     cands = _activity(session, cut, where)
     if not cands:
-        return []
+        return [], 0
     dt = _dt_reader(session)
     doc_tasks = [t for t in settings.file.tasks if t.document]
     handed: dict[int, int] = {}
@@ -165,8 +178,10 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
         if missing:  # the rows scored, and those of the same cohorts that ``where`` left out
             wanted = set(missing)
             reference += [r for r in rows if r[1] in wanted]
-            reference += _rows(_activity(session, cut, and_(C.cohort_id.in_(missing), not_(where))), moment,
-                               before_outcome)
+            others = and_(C.cohort_id.in_(missing), not_(where))
+            if not before_outcome:  # an outcome before the moment never counts (below): do not read those rows
+                others = and_(others, or_(C.outcome_at.is_(None), C.outcome_at >= cut))
+            reference += _rows(_activity(session, cut, others), moment, before_outcome)
     by_cohort: dict[str | None, list[tuple[float, int]]] = defaultdict(list)
     for r in reference:
         if r[8] is None or r[8] >= r[3]:
@@ -183,7 +198,6 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
     med_lessons = {k: v[1] for k, v in medians.items()}
 
     weights = {sig: float(getattr(w, sig)) for sig in SIGNALS}
-    order = {sig: i for i, sig in enumerate(SIGNALS)}
     # Each document task's due date per cohort, and who it applies to, worked out once.
     dues = {c.id: [c.training_date + t.due_offset for t in doc_tasks] for c in settings.file.cohorts}
     training = {c.id: c.training_date for c in settings.file.cohorts}
@@ -193,12 +207,19 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
     quiet = timedelta(hours=th.nudge_quiet_hours)
     min_days, full_days, behind_full = th.inactive_min_days, th.inactive_full_days, th.lessons_behind_full
     near_days, unanswered, soon_days = th.deadline_near_days, th.ticket_unanswered_hours, th.training_soon_days
+    above: int | None = None
     if min_score is not None and not before_outcome and rows:
-        # Only those who can reach min_score get their reasons worked out (a vectorised first pass; a margin of a
-        # point keeps rounding from leaving anyone out; the detailed pass below decides).
+        # Only those at min_score or more get their reasons worked out, and with ``top`` only the first ``top`` of
+        # them: a vectorised first pass gives every score (the same arithmetic as the detailed pass below, so the
+        # same numbers; a test holds them equal), the detailed pass adds the reasons' texts and values.
         quick = _quick_scores(rows, weights, med_inactive, med_lessons, dues, training, applies, local_day, th,
-                              moment, signals, wd_tickets, handed, nudged, open_tickets, down_votes)
-        rows = [r for r, q in zip(rows, quick.tolist(), strict=True) if q >= min_score - 1]
+                              moment, signals, wd_tickets, handed, nudged, open_tickets, down_votes).tolist()
+        kept = [(q, r) for r, q in zip(rows, quick, strict=True) if q >= min_score]
+        above = len(kept)
+        if top is not None and len(kept) > top:
+            kept.sort(key=lambda x: (-x[0], x[1][0]))
+            kept = kept[:top]
+        rows = [r for _, r in kept]
     out = []
     for cid, cohort_id, role, moment_c, inactive, passed, unreachable, seen, _outcome in rows:
         found: list[tuple[str, float, dict[str, Any]]] = []  # (signal, strength, values)
@@ -268,12 +289,31 @@ def score_candidates(session: Session, ctx: Any, now: datetime, *, where: Column
             if strength <= 0:
                 continue
             feats[signal] = round(strength, 4)
-            reasons.append(Reason(signal, round(weights[signal] * strength, 1), values))
-        reasons.sort(key=lambda r: (-r.points, order[r.signal]))
-        score = min(100, int(round(sum(r.points for r in reasons))))
+            reasons.append(Reason(signal, _points(weights[signal], strength), values))
+        score = _total(reasons)  # summed in SIGNALS order, as the first pass does
+        reasons.sort(key=lambda r: (-r.points, _ORDER[r.signal]))
         out.append(Risk(cid, score, tuple(r.key for r in reasons), feats, tuple(reasons), cohort_id, moment_c))
     out.sort(key=lambda r: (-r.score, r.candidate_id))
-    return out if min_score is None else [r for r in out if r.score >= min_score]
+    if min_score is not None:
+        out = [r for r in out if r.score >= min_score]
+    return out, len(out) if above is None else above
+
+
+def _points(weight: float, strength: float) -> float:
+    """A signal's points to one decimal, computed as numpy's round does (x * 10, to the nearest even, / 10), so
+    the first pass (numpy, every candidate at once) and the detailed pass agree to the last bit."""
+    return round(weight * strength * 10) / 10
+
+
+def _total(reasons: list[Reason]) -> int:
+    """The score: the points added up in the order the first pass adds them (SIGNALS), capped at 100."""
+    total = 0.0
+    for r in sorted(reasons, key=lambda r: _ORDER[r.signal]):
+        total += r.points
+    return min(100, int(round(total)))
+
+
+_ORDER = {sig: i for i, sig in enumerate(SIGNALS)}
 
 
 def _quick_scores(rows: list[tuple[Any, ...]], weights: dict[str, float], med_inactive: dict[Any, float],
@@ -316,9 +356,15 @@ def _quick_scores(rows: list[tuple[Any, ...]], weights: dict[str, float], med_in
     known = np.fromiter((r[1] in dues for r in rows), bool, n)
     if k:
         bits = sparse(handed, int).astype(np.int64)
-        left = np.array([[(d - today).days for d in dues[r[1]]] if r[1] in dues else [0] * k for r in rows]
-                        ).reshape(n, k)
-        apply = np.array([applies.get(r[2]) or [True] * k for r in rows], dtype=bool).reshape(n, k)
+        # Per cohort and per role once, then one row of the table per candidate (a lookup, not a list each).
+        cohort_ids = list(dues)
+        left_table = np.array([[(d - today).days for d in dues[c]] for c in cohort_ids] + [[0] * k]).reshape(-1, k)
+        cohort_code = {c: i for i, c in enumerate(cohort_ids)}
+        left = left_table[np.fromiter((cohort_code.get(r[1], len(cohort_ids)) for r in rows), np.int64, n)]
+        roles = list(applies)
+        apply_table = np.array([applies[r] or [True] * k for r in roles] + [[True] * k], dtype=bool).reshape(-1, k)
+        role_code = {r: i for i, r in enumerate(roles)}
+        apply = apply_table[np.fromiter((role_code.get(r[2], len(roles)) for r in rows), np.int64, n)]
         done = (bits[:, None] >> np.arange(k)[None, :]) & 1
         is_open = apply & (done == 0) & known[:, None]
         open_docs = is_open.sum(axis=1)
@@ -338,8 +384,8 @@ def _quick_scores(rows: list[tuple[Any, ...]], weights: dict[str, float], med_in
     soon = np.where(soon_ok, 1.0 - days / (th.training_soon_days + 1), 0)
     strength["training_soon"] = soon
     total = np.zeros(n)
-    for signal, values in strength.items():
-        total += np.round(weights[signal] * values, 1)
+    for signal in SIGNALS:  # the order the detailed pass adds them in (_total)
+        total += np.round(weights[signal] * strength[signal], 1)
     return np.minimum(100, np.round(total))
 
 
@@ -372,8 +418,12 @@ def _parse(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        # SQLite's text is UTC without an offset: parsed with one added (several times faster than .replace())
+        return _fromiso(value if value[-6] in "+-" else value + "+00:00").astimezone(UTC)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_fromiso = datetime.fromisoformat
 
 
 def _rows(cands: list[Any], moment: datetime, before_outcome: bool) -> list[tuple[Any, ...]]:

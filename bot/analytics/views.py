@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from bot.analytics import charts
-from bot.analytics.risk import CAND, Risk, reason_texts, score_candidates
+from bot.analytics.risk import CAND, Risk, reason_texts, score_candidates, top_at_risk
 from bot.analytics.stats import Stats, compute
 from bot.engine.staff import Staff
 from bot.yamlsrc import suggest
@@ -108,11 +108,11 @@ class AtRisk:
 
 def at_risk(session: Any, ctx: Any, now: datetime, where: Any, limit: int | None = None) -> AtRisk:
     th = ctx.settings.file.risk.thresholds
-    above = score_candidates(session, ctx, now, where=waiting(where), min_score=th.at_risk_score)
-    if above:
+    listed, total = top_at_risk(session, ctx, now, where=waiting(where), min_score=th.at_risk_score,
+                                top=limit or th.atrisk_list)
+    if listed:
         query = select(func.count()).select_from(CAND).where(waiting(where))
-        return AtRisk(above[: limit or th.atrisk_list], len(above), int(session.execute(query).scalar_one()),
-                      above[0].score)
+        return AtRisk(listed, total, int(session.execute(query).scalar_one()), listed[0].score)
     everyone = score_candidates(session, ctx, now, where=waiting(where))  # nobody above: "the highest is ..."
     return AtRisk([], 0, len(everyone), everyone[0].score if everyone else 0)
 
