@@ -20,12 +20,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from sqlalchemy import ColumnElement, String, and_, case, func, literal, not_, or_, select, type_coerce
 from sqlmodel import Session
 
+from store.db import utc
 from store.models import (
     Candidate,
     CandidateTask,
@@ -415,15 +416,7 @@ def _dt_reader(session: Session) -> Any:
 
 
 def _parse(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        # SQLite's text is UTC without an offset: parsed with one added (several times faster than .replace())
-        return _fromiso(value if value[-6] in "+-" else value + "+00:00").astimezone(UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_fromiso = datetime.fromisoformat
+    return cast(datetime | None, utc(value))
 
 
 def _rows(cands: list[Any], moment: datetime, before_outcome: bool) -> list[tuple[Any, ...]]:

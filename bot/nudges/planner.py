@@ -24,7 +24,7 @@ from bot.flows.buttons import StartFlow
 from bot.i18n import Texts
 from bot.nudges.rules import PREDICTABLE, Rule, RuleSet
 from bot.status.service import status_view
-from store.db import Database
+from store.db import Database, utc
 from store.models import Candidate, CandidateTask, Interaction, Outbox
 
 log = logging.getLogger(__name__)
@@ -289,14 +289,7 @@ def _raw_times(session: Session) -> Callable[[Any], Any]:
     return lambda column: column
 
 
-def _utc(value: datetime | str | None) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is UTC:
-        return value
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+_utc = utc
 
 
 @dataclass

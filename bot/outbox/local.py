@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import count
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -39,12 +40,17 @@ class _Deliver:
         return next(self._ids)
 
 
+async def _inline(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
 class LocalDelivery:
     def __init__(self, db: Database, settings: Settings, texts: Texts, rules: RuleSet, clock: Clock,
                  deliver: Callable[[Message], None]):
         self.sender = Sender(db, settings, _Deliver(deliver), clock,
                              renderer=NudgeRenderer(db, settings, texts, rules))
         self.sender.pacer = _Unpaced(settings.file.sender)
+        self.sender.blocking = _inline  # no loop to keep free here: no thread (and no thread pool) per drain
 
     def run_due(self) -> SendStats:
         """Deliver everything due now; callable with or without an event loop running."""

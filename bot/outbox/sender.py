@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import SenderPolicy, Settings
@@ -77,6 +78,10 @@ class Sender:
         self._batch: list[Outbox] = []
         self._batch_at = 0.0
         self._wake = asyncio.Event()
+        # How the database is called from the event loop: in a worker thread, so a slow query never holds up the
+        # loop (the Telegram adapter's turns share it). LocalDelivery, with no loop of its own to keep free, calls
+        # the database directly instead.
+        self.blocking: Callable[..., Awaitable[Any]] = asyncio.to_thread
 
     def wake(self) -> None:
         """Something urgent was queued (an HR alert, a notice): read the queue now, not at the next look.
@@ -117,7 +122,7 @@ class Sender:
         if not self._batch or mono - self._batch_at > BATCH_SECONDS:
             # A batch read saves a query per message; claim() still checks each row is pending.
             now = self.clock.now()
-            self._batch = await asyncio.to_thread(store.due_rows, self.db, now, not self.calendar.is_quiet(now))
+            self._batch = await self.blocking(store.due_rows, self.db, now, not self.calendar.is_quiet(now))
             self._batch_at = mono = self.monotonic()
         if not self._batch:
             return False
@@ -141,7 +146,7 @@ class Sender:
         if not row.urgent and self.calendar.is_quiet(now):
             return  # read in a batch just before the quiet hours began: it waits for morning
         if row.expires_at is not None and row.expires_at.astimezone(now.tzinfo) <= now:
-            await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
+            await self.blocking(store.finish, self.db, row.id, "dropped", now,
                                     reason=f"stale: worth sending until {self.calendar.local(row.expires_at)}")
             self.stats.dropped += 1
             return
@@ -149,22 +154,22 @@ class Sender:
             try:
                 if self.renderer is None:
                     raise LookupError("no renderer")
-                text, row.buttons = await asyncio.to_thread(self.renderer, row, now)
+                text, row.buttons = await self.blocking(self.renderer, row, now)
                 row.text = text
             except KeyError:
-                await asyncio.to_thread(store.finish, self.db, row.id, "dropped", now,
+                await self.blocking(store.finish, self.db, row.id, "dropped", now,
                                         reason="its rule or candidate no longer exists")
                 self.stats.dropped += 1
                 return
             except Exception as exc:  # noqa: BLE001 - one broken text must not stop the queue
                 log_failure(log, f"writing outbox {row.id}", exc)
-                await asyncio.to_thread(store.finish, self.db, row.id, "failed", now,
+                await self.blocking(store.finish, self.db, row.id, "failed", now,
                                         reason=f"text could not be written ({type(exc).__name__}); check the "
                                                f"rule's message in content/")
                 self.stats.failed += 1
                 return
-            await asyncio.to_thread(store.set_text, self.db, row.id, text, row.buttons)
-        if not await asyncio.to_thread(store.claim, self.db, row.id):
+            await self.blocking(store.set_text, self.db, row.id, text, row.buttons)
+        if not await self.blocking(store.claim, self.db, row.id):
             return
         began = self.monotonic()  # pace from when a send starts, so its latency fits inside the gap
         try:
@@ -173,32 +178,32 @@ class Sender:
             self.stats.rate_limited += 1
             self.pacer.pause(exc.retry_after, self.monotonic())
             later = self.clock.now() + timedelta(seconds=exc.retry_after)
-            await asyncio.to_thread(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
+            await self.blocking(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
                                     next_attempt_at=later)
             return
         except Unreachable as exc:
-            await asyncio.to_thread(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
-            await asyncio.to_thread(store.mark_unreachable, self.db, row.candidate_id, exc.reason, now, row.chat_id)
+            await self.blocking(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
+            await self.blocking(store.mark_unreachable, self.db, row.candidate_id, exc.reason, now, row.chat_id)
             self.stats.failed += 1
             return
         except Rejected as exc:
-            await asyncio.to_thread(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
+            await self.blocking(store.finish, self.db, row.id, "failed", now, reason=exc.reason)
             self.stats.failed += 1
             log.warning("outbox %s refused by Telegram: %s", row.id, exc.reason)
             return
         except Transient as exc:
             attempts = row.attempts + 1
             if attempts >= self.policy.max_attempts:
-                await asyncio.to_thread(store.finish, self.db, row.id, "failed", now,
+                await self.blocking(store.finish, self.db, row.id, "failed", now,
                                         reason=f"gave up after {attempts} attempts: {exc.reason}")
                 self.stats.failed += 1
             else:
                 backoff = self.policy.retry_base_seconds * 2 ** (attempts - 1)
-                await asyncio.to_thread(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
+                await self.blocking(store.finish, self.db, row.id, "pending", now, reason=exc.reason,
                                         next_attempt_at=now + timedelta(seconds=backoff))
                 self.stats.retried += 1
             return
         finally:
             self.pacer.sent(row.chat_id, began)
-        await asyncio.to_thread(store.finish, self.db, row.id, "sent", self.clock.now(), message_id=message_id)
+        await self.blocking(store.finish, self.db, row.id, "sent", self.clock.now(), message_id=message_id)
         self.stats.sent += 1
