@@ -71,12 +71,26 @@ def test_evaluate_and_fit_on_outcomes(cli: CliRunner, db: Database, tmp_path: Pa
     assert len(risks) == len(withdrew) == 300
     assert sum(1 for r in risks if r.features["withdrawal_intent"] > 0) > 5
     assert all(r.as_of is not None and r.as_of > datetime.now(UTC) + timedelta(days=39) for r in risks)
+    # A week ahead: each candidate as they stood at the end of the day seven days before their outcome; nothing
+    # of that last week counts (the withdrawal messages of the world all fall in it).
+    outcome_at = datetime.now(UTC) - timedelta(hours=2)
+    with db.session() as s:
+        ahead, _ = outcome_pairs(s, make_settings(str(db.engine.url)), datetime.now(UTC), days_before=7)
+    assert 700 < len(ahead) <= 800
+    assert all(outcome_at - timedelta(days=8) < r.as_of < outcome_at - timedelta(days=6) for r in ahead if r.as_of)
+    assert not any(r.features["withdrawal_intent"] for r in ahead)
+    week = json.loads(cli.invoke(app, ["risk", "evaluate", "--json", "--days-before", "7"]).output)
+    assert week["days_before"] == 7 and week["n"] == len(ahead) and week["auc"] != doc["auc"]
+    assert "7 days before each outcome" in cli.invoke(app, ["risk", "evaluate", "--days-before", "7"]).output
     config_before = (ROOT / "config.yaml").read_text(encoding="utf-8")
     out = cli.invoke(app, ["risk", "fit", "--out", str(tmp_path / "proposal.yaml")])
     assert out.exit_code == 0, out.output
     proposal = yaml.safe_load((tmp_path / "proposal.yaml").read_text(encoding="utf-8"))
     assert set(proposal["weights"]) == set(proposal["current_weights"]) and "NOT applied" in proposal["note"]
     assert proposal["held_out"]["n"] > 100 and proposal["held_out"]["proposed"]["auc"] > 0.5
+    assert proposal["days_before"] == 7 and "7 days before each outcome" in proposal["method"]
+    out = cli.invoke(app, ["risk", "fit", "--days-before", "0", "--out", str(tmp_path / "at_mark.yaml")])
+    assert out.exit_code == 0 and "just before HR marked" in (tmp_path / "at_mark.yaml").read_text(encoding="utf-8")
     assert (ROOT / "config.yaml").read_text(encoding="utf-8") == config_before
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +21,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.hr.service import HrError, find_candidate
 from bot.i18n import Texts
-from store.db import Database
+from store.db import Database, utc
 from store.models import Candidate
 
 risk_app = typer.Typer(help="The dropout risk score: explain one candidate, evaluate it on outcomes, propose weights.",
@@ -80,9 +80,17 @@ def explain_command(
         typer.echo(f"  - {line}")
 
 
-def outcome_pairs(session: Any, settings: Settings, now: Any) -> tuple[list[Risk], dict[int, bool]]:
-    """Every candidate with an outcome, scored as they stood just before HR marked it."""
+def outcome_pairs(session: Any, settings: Settings, now: Any, days_before: int = 0
+                  ) -> tuple[list[Risk], dict[int, bool]]:
+    """Every candidate with an outcome, scored as they stood just before HR marked it; with ``days_before``, as
+    they stood at the end of the day that many days before their outcome (when there was still time to act; those
+    added after that moment are left out)."""
     marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+    c = Candidate.__table__.c  # type: ignore[attr-defined]
+    withdrew = {cid: out == "withdrawn" for cid, out in session.execute(
+        select(c.id, c.outcome).where(marked))}
+    if days_before > 0:
+        return _scored_ahead(session, settings, marked, days_before), withdrew
     # Each is scored as of their own outcome; a run whose outcomes lie ahead of the real clock (a simulation
     # replayed in virtual time) is read up to its last outcome, not cut at today.
     latest = session.execute(select(func.max(Candidate.outcome_at)).where(marked)).scalar_one_or_none()
@@ -92,10 +100,26 @@ def outcome_pairs(session: Any, settings: Settings, now: Any) -> tuple[list[Risk
         latest = latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest
         now = max(now, latest + timedelta(seconds=1))
     risks = score_candidates(session, _Ctx(settings), now, where=marked, before_outcome=True)
-    withdrew = {cid: out == "withdrawn" for cid, out in session.execute(
-        Candidate.__table__.select().with_only_columns(  # type: ignore[attr-defined]
-            Candidate.__table__.c.id, Candidate.__table__.c.outcome).where(marked))}  # type: ignore[attr-defined]
     return risks, withdrew
+
+
+def _scored_ahead(session: Any, settings: Settings, marked: Any, days_before: int) -> list[Risk]:
+    """Each marked candidate scored at 23:59 (company time) ``days_before`` days before their outcome's day: one
+    scoring per such evening, over the candidates whose evening it is (their cohort's medians are those of that
+    evening, from everyone still waiting then)."""
+    c = Candidate.__table__.c  # type: ignore[attr-defined]
+    tz = settings.tz
+    evenings: dict[datetime, list[int]] = {}
+    for cid, created, outcome_at in session.execute(select(c.id, c.created_at, c.outcome_at).where(
+            marked, c.outcome_at.is_not(None))):
+        day = utc(outcome_at).astimezone(tz).date() - timedelta(days=days_before)
+        evening = datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
+        if utc(created) < evening:
+            evenings.setdefault(evening, []).append(cid)
+    risks: list[Risk] = []
+    for evening, ids in sorted(evenings.items()):
+        risks += score_candidates(session, _Ctx(settings), evening, where=c.id.in_(ids))
+    return risks
 
 
 def evaluation(risks: list[Risk], withdrew: dict[int, bool]) -> dict[str, Any]:
@@ -116,13 +140,18 @@ def too_few(result: dict[str, Any]) -> str:
 @risk_app.command("evaluate")
 def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help='{"n", "withdrawn", "auc", "top_decile_lift", ...}')] = False,
+    days_before: Annotated[int, typer.Option(
+        "--days-before", min=0, help="score each candidate as they stood this many days before their outcome "
+        "(0: just before HR marked it)")] = 0,
 ) -> None:
     """How well the score separated withdrawn from attended candidates (each scored as they stood just before HR
-    marked the outcome): ROC AUC, top-decile lift and a calibration table, overall and per cohort."""
+    marked the outcome, or --days-before N days before it): ROC AUC, top-decile lift and a calibration table,
+    overall and per cohort."""
     settings, db = _context()
     with db.session() as session:
-        risks, withdrew = outcome_pairs(session, settings, SystemClock().now())
+        risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
     result = evaluation(risks, withdrew)
+    result["days_before"] = days_before
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -131,7 +160,8 @@ def evaluate_command(
 
 
 def _report_lines(result: dict[str, Any]) -> list[str]:
-    lines = [f"Outcomes: {result['n']} ({result['withdrawn']} withdrawn, {result['attended']} attended)."]
+    lines = [f"Outcomes: {result['n']} ({result['withdrawn']} withdrawn, {result['attended']} attended), each "
+             f"scored {_moment(result.get('days_before', 0))}."]
     if not result["enough"]:
         lines.append(too_few(result))
         return lines
@@ -155,12 +185,17 @@ def _report_lines(result: dict[str, Any]) -> list[str]:
 @risk_app.command("fit")
 def fit_command(
     out: Annotated[Path, typer.Option("--out", help="where to write the proposal (YAML) for HR to review")],
+    days_before: Annotated[int, typer.Option(
+        "--days-before", min=0, help="learn from each candidate as they stood this many days before their outcome "
+        "(default 7: early warning; 0: just before HR marked it, when most leavers have said so already)")] = 7,
 ) -> None:
-    """Propose weights from the outcomes HR marked (logistic regression on the score's features, judged on a
-    held-out part). Writes a file to review; config.yaml is never changed."""
+    """Propose weights from the outcomes HR marked (logistic regression on the score's features as they stood
+    --days-before days before each outcome, judged on a held-out part). Writes a file to review; config.yaml is
+    never changed."""
     settings, db = _context()
     with db.session() as session:
-        risks, withdrew = outcome_pairs(session, settings, SystemClock().now())
+        risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
+    withdrew = {cid: w for cid, w in withdrew.items() if cid in {r.candidate_id for r in risks}}
     overall = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
     if not overall["enough"]:
         raise _fail(too_few(overall) + " Nothing written.")
@@ -170,9 +205,11 @@ def fit_command(
     doc = {
         "note": ("Proposed risk weights, learnt from the outcomes HR marked. NOT applied: review them, then copy "
                  "`weights` into config.yaml's risk.weights if they read right."),
-        "method": (f"logistic regression (L2 0.1) on each signal's strength (0-1), fitted on {result.train['n']} "
-                   f"candidates, judged on {held['n']} held out ({int(HELD_OUT * 100)}% by candidate id); the "
-                   "positive coefficients are scaled to add up to the current weights' total"),
+        "method": (f"logistic regression (L2 0.1) on each signal's strength (0-1) as it stood "
+                   f"{_moment(days_before)}, fitted on {result.train['n']} candidates, judged on {held['n']} held "
+                   f"out ({int(HELD_OUT * 100)}% by candidate id); the positive coefficients are scaled to add up to "
+                   "the current weights' total"),
+        "days_before": days_before,
         "weights": result.weights,
         "current_weights": current,
         "coefficients": result.coefficients,
@@ -193,6 +230,11 @@ def fit_command(
     else:
         typer.echo(f"held out ({held['n']}): too few outcomes there to compare the weights.")
 
+
+
+def _moment(days_before: int) -> str:
+    return (f"at the end of the day {days_before} days before each outcome" if days_before
+            else "just before HR marked each outcome")
 
 
 def report_command(
