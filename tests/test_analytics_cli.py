@@ -54,6 +54,8 @@ def test_evaluate_and_fit_on_outcomes(cli: CliRunner, db: Database, tmp_path: Pa
     assert 0.5 < doc["auc"] <= 1 and doc["top_decile_lift"] > 1
     assert set(doc["cohorts"]) == {"prod-2026-12", "prod-2027-01", "wh-2027-01", "qa-2027-01"}
     assert sum(row["n"] for row in doc["calibration"]) == 800
+    early = doc["early_warning"]  # the candidates still waiting on evenings a week apart, scored then
+    assert early["evenings"] >= 3 and early["rows"] > 800 and 0.5 < early["auc"] <= 1
     text = cli.invoke(app, ["risk", "evaluate"]).output
     assert "ROC AUC" in text and "Calibration" in text and "prod-2026-12" in text
     # A company replayed 40 days ahead of the real clock (a simulation in virtual time) is read up to each
@@ -88,9 +90,15 @@ def test_evaluate_and_fit_on_outcomes(cli: CliRunner, db: Database, tmp_path: Pa
     proposal = yaml.safe_load((tmp_path / "proposal.yaml").read_text(encoding="utf-8"))
     assert set(proposal["weights"]) == set(proposal["current_weights"]) and "NOT applied" in proposal["note"]
     assert proposal["held_out"]["n"] > 100 and proposal["held_out"]["proposed"]["auc"] > 0.5
-    assert proposal["days_before"] == 7 and "7 days before each outcome" in proposal["method"]
+    # By default it learns from everyone still waiting on evenings a week apart, and judges the held-out
+    # candidates evening by evening as well.
+    assert proposal["days_before"] is None and "evenings 7 days apart" in proposal["method"]
+    each = proposal["held_out"]["each_evening"]
+    assert each["current"]["evenings"] >= 3 and 0.5 < each["proposed"]["auc"] <= 1
     out = cli.invoke(app, ["risk", "fit", "--days-before", "0", "--out", str(tmp_path / "at_mark.yaml")])
-    assert out.exit_code == 0 and "just before HR marked" in (tmp_path / "at_mark.yaml").read_text(encoding="utf-8")
+    at_mark = yaml.safe_load((tmp_path / "at_mark.yaml").read_text(encoding="utf-8"))
+    assert out.exit_code == 0 and at_mark["days_before"] == 0 and "just before HR marked" in at_mark["method"]
+    assert "each_evening" not in at_mark["held_out"]
     assert (ROOT / "config.yaml").read_text(encoding="utf-8") == config_before
 
 

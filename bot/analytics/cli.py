@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.analytics.evaluate import evaluate as evaluate_pairs
-from bot.analytics.fit import HELD_OUT, fit
+from bot.analytics.fit import HELD_OUT, fit, held_out, points
 from bot.analytics.risk import SIGNALS, Risk, explain, score_candidates
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -122,6 +122,50 @@ def _scored_ahead(session: Any, settings: Settings, marked: Any, days_before: in
     return risks
 
 
+EVERY_DAYS = 7  # the evenings of the early-warning figure and of `risk fit`'s default data, a week apart
+
+
+def waiting_evenings(session: Any, settings: Settings, every_days: int = EVERY_DAYS
+                     ) -> list[tuple[datetime, list[Risk]]]:
+    """Early warning measured the way /atrisk is used: on evenings ``every_days`` apart (23:59 company time),
+    every candidate still waiting then whose outcome HR later marked, scored as they stood that evening. Compared
+    on the same evening, those who later withdrew and those who attended are at the same moment, so the figure
+    says how well the day's ranking picks out the leavers ahead of time (a fixed number of days before each
+    outcome would compare attendees on the eve of training with leavers at any time)."""
+    c = Candidate.__table__.c  # type: ignore[attr-defined]
+    marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+    rows = [(cid, utc(created), utc(at)) for cid, created, at in session.execute(
+        select(c.id, c.created_at, c.outcome_at).where(marked, c.outcome_at.is_not(None)))]
+    if not rows:
+        return []
+    tz = settings.tz
+    day = min(created for _, created, _ in rows).astimezone(tz).date()
+    last = max(at for _, _, at in rows)
+    out: list[tuple[datetime, list[Risk]]] = []
+    while True:
+        evening = datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
+        if evening >= last:
+            return out
+        ids = [cid for cid, created, at in rows if created < evening < at]
+        if ids:
+            out.append((evening, score_candidates(session, _Ctx(settings), evening, where=c.id.in_(ids))))
+        day += timedelta(days=every_days)
+
+
+def early_warning(evenings: list[tuple[datetime, list[Risk]]], withdrew: dict[int, bool],
+                  score: Any = None) -> dict[str, Any]:
+    """ROC AUC and top-decile lift on each evening (those who later withdrew against those who attended),
+    averaged over the evenings weighted by how many were scored; None when no evening had enough of both."""
+    score = score or (lambda r: r.score)
+    judged = [(len(risks), evaluate_pairs([(score(r), withdrew[r.candidate_id]) for r in risks]))
+              for _, risks in evenings]
+    judged = [(n, e) for n, e in judged if e["enough"]]
+    total = sum(n for n, _ in judged)
+    return {"evenings": len(judged), "rows": total, "every_days": EVERY_DAYS,
+            "auc": round(sum(n * e["auc"] for n, e in judged) / total, 3) if total else None,
+            "top_decile_lift": round(sum(n * e["top_decile_lift"] for n, e in judged) / total, 2) if total else None}
+
+
 def evaluation(risks: list[Risk], withdrew: dict[int, bool]) -> dict[str, Any]:
     result = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
     cohorts: dict[str, list[Risk]] = {}
@@ -152,6 +196,9 @@ def evaluate_command(
         risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
     result = evaluation(risks, withdrew)
     result["days_before"] = days_before
+    if result["enough"]:
+        with db.session() as session:
+            result["early_warning"] = early_warning(waiting_evenings(session, settings), withdrew)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -167,6 +214,14 @@ def _report_lines(result: dict[str, Any]) -> list[str]:
         return lines
     lines.append(f"Overall: ROC AUC {result['auc']:.3f} (0.5 = chance), top-decile lift {result['top_decile_lift']:.2f}"
                  " (1 = chance).")
+    early = result.get("early_warning")
+    if early and early["auc"] is not None:
+        lines.append(f"Early warning (every {early['every_days']} days, the candidates still waiting that evening, "
+                     f"those who later withdrew against those who attended; {early['evenings']} evenings, "
+                     f"{early['rows']} scores): ROC AUC {early['auc']:.3f}, top-decile lift "
+                     f"{early['top_decile_lift']:.2f}.")
+    elif early:
+        lines.append("Early warning: no evening had enough of both outcomes still waiting to conclude anything.")
     lines.append("Calibration (score band: candidates, withdrawn, observed rate, mean score/100):")
     for row in result["calibration"]:
         rate = "-" if row["rate"] is None else f"{row['rate']:.2f}"
@@ -185,16 +240,24 @@ def _report_lines(result: dict[str, Any]) -> list[str]:
 @risk_app.command("fit")
 def fit_command(
     out: Annotated[Path, typer.Option("--out", help="where to write the proposal (YAML) for HR to review")],
-    days_before: Annotated[int, typer.Option(
+    days_before: Annotated[int | None, typer.Option(
         "--days-before", min=0, help="learn from each candidate as they stood this many days before their outcome "
-        "(default 7: early warning; 0: just before HR marked it, when most leavers have said so already)")] = 7,
+        "(0: just before HR marked it, when most leavers have said so already); default: from every candidate "
+        f"still waiting on evenings {EVERY_DAYS} days apart, as /atrisk ranks them")] = None,
 ) -> None:
-    """Propose weights from the outcomes HR marked (logistic regression on the score's features as they stood
-    --days-before days before each outcome, judged on a held-out part). Writes a file to review; config.yaml is
-    never changed."""
+    """Propose weights from the outcomes HR marked (logistic regression on the score's features, judged on a
+    held-out part of the candidates). By default it learns from the candidates still waiting on evenings a week
+    apart (what tells future leavers from future attendees on the same day); --days-before N learns from each
+    candidate N days before their outcome. Writes a file to review; config.yaml is never changed."""
     settings, db = _context()
     with db.session() as session:
-        risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
+        evenings: list[tuple[datetime, list[Risk]]] = []
+        if days_before is None:
+            _, withdrew = outcome_pairs(session, settings, SystemClock().now())
+            evenings = waiting_evenings(session, settings)
+            risks = [r for _, rs in evenings for r in rs]
+        else:
+            risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
     withdrew = {cid: w for cid, w in withdrew.items() if cid in {r.candidate_id for r in risks}}
     overall = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
     if not overall["enough"]:
@@ -202,13 +265,13 @@ def fit_command(
     current = {s: float(getattr(settings.file.risk.weights, s)) for s in SIGNALS}
     result = fit(risks, withdrew, current)
     held = result.held_out
-    doc = {
+    doc: dict[str, Any] = {
         "note": ("Proposed risk weights, learnt from the outcomes HR marked. NOT applied: review them, then copy "
                  "`weights` into config.yaml's risk.weights if they read right."),
         "method": (f"logistic regression (L2 0.1) on each signal's strength (0-1) as it stood "
-                   f"{_moment(days_before)}, fitted on {result.train['n']} candidates, judged on {held['n']} held "
-                   f"out ({int(HELD_OUT * 100)}% by candidate id); the positive coefficients are scaled to add up to "
-                   "the current weights' total"),
+                   f"{_moment(days_before)}: {result.train['n']} scores fitted, {held['n']} held out (the "
+                   f"candidates of {int(HELD_OUT * 100)}%, by candidate id); the positive coefficients are scaled to "
+                   "add up to the current weights' total"),
         "days_before": days_before,
         "weights": result.weights,
         "current_weights": current,
@@ -220,6 +283,11 @@ def fit_command(
             "proposed": {k: held["proposed"][k] for k in ("auc", "top_decile_lift")},
         },
     }
+    if evenings:  # the held-out candidates ranked evening by evening, as /atrisk would have ranked them
+        kept = [(at, [r for r in rs if held_out(r.candidate_id)]) for at, rs in evenings]
+        doc["held_out"]["each_evening"] = {
+            name: early_warning(kept, withdrew, lambda r, w=weights: points(r.features, w))
+            for name, weights in (("current", current), ("proposed", result.weights))}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110), encoding="utf-8")
     typer.echo(f"wrote {out}: proposed weights for review (config.yaml unchanged).")
@@ -232,7 +300,9 @@ def fit_command(
 
 
 
-def _moment(days_before: int) -> str:
+def _moment(days_before: int | None) -> str:
+    if days_before is None:
+        return f"on evenings {EVERY_DAYS} days apart, for every candidate still waiting then"
     return (f"at the end of the day {days_before} days before each outcome" if days_before
             else "just before HR marked each outcome")
 

@@ -3,7 +3,10 @@
 * ``auc`` / ``top_decile_lift``: what `hrbot risk evaluate` reports on the same database (its own functions: each
   candidate with an outcome scored as they stood just before HR marked it).
 * ``seven_days_before``: each candidate with an outcome scored as it stood 7 days before it (the snapshot of that
-  evening), when there is still time to act.
+  evening), when there is still time to act. (It compares attendees on the eve of training with leavers at any
+  time, so the moment itself tells them apart in part.)
+* ``each_evening``: every evening, the candidates still waiting ranked by score, those who later withdrew against
+  those who attended (the same moment for both), averaged over the evenings weighted by how many were ranked.
 * ``top_tenth``: for each leaver, the first evening they were in the top tenth of the candidates still waiting
   (score at or above the score of the candidate at the 10% position, and above 0), and how many days that was
   before the dropout: the first withdrawal message, or HR's mark when they went quiet; and before the day they
@@ -70,6 +73,13 @@ class RiskHook:
             if snap is not None and cid in snap:
                 early_pairs.append((snap[cid], out == "withdrawn"))
         early = evaluate(early_pairs)
+        # Each evening's ranking of those still waiting, those who later withdrew against those who attended (the
+        # same moment for both: what /atrisk shows HR that day), averaged over the evenings by how many it ranked.
+        nights = [(len(pairs), evaluate(pairs)) for pairs in (
+            [(score, outcomes[cid][0] == "withdrawn") for cid, score in snap.items() if cid in outcomes]
+            for snap in self.days.values())]
+        nights = [(n, e) for n, e in nights if e["enough"]]
+        ranked = sum(n for n, _ in nights)
         visible: list[int] = []
         hidden: list[int] = []
         flagged = leavers = 0
@@ -91,6 +101,11 @@ class RiskHook:
             "auc": at_end["auc"], "top_decile_lift": at_end["top_decile_lift"], "n": at_end["n"],
             "withdrawn": at_end["withdrawn"], "enough": at_end["enough"],
             "seven_days_before": {k: early[k] for k in ("n", "withdrawn", "auc", "top_decile_lift")},
+            "each_evening": {
+                "evenings": len(nights), "scores": ranked,
+                "auc": round(sum(n * e["auc"] for n, e in nights) / ranked, 3) if ranked else None,
+                "top_decile_lift": round(sum(n * e["top_decile_lift"] for n, e in nights) / ranked, 2)
+                if ranked else None},
             "top_tenth": {
                 "leavers": leavers, "entered_before_dropout": flagged,
                 "median_days_before_dropout": statistics.median(visible) if visible else None,
