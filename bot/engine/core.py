@@ -42,6 +42,8 @@ _TOUCH_CANDIDATE = (
     .values(last_seen_at=bindparam("seen"))
 )
 
+_CANDIDATE_BY_USER = select(Candidate).where(Candidate.telegram_user_id == bindparam("uid"))
+
 
 @dataclass
 class AppContext:
@@ -309,7 +311,7 @@ class Engine:
     def _turn(self, session: Session, event: Event) -> Turn:
         candidate = None
         if event.chat_type == "private":
-            candidate = session.exec(select(Candidate).where(Candidate.telegram_user_id == event.user_id)).first()
+            candidate = session.execute(_CANDIDATE_BY_USER, {"uid": event.user_id}).scalars().first()
         locale = (candidate.language if candidate else None) or self.locale_for(event.language_code)
         staff = self.ctx.staff.lookup(session, event.user_id)
         return Turn(self.ctx, event, session, candidate, staff, locale)

@@ -264,8 +264,11 @@ class FaqIndex:
         self._spelling = _Spelling(texts + answer_texts)
 
     def encode_query(self, normalized: str) -> np.ndarray:
-        # Queries bypass any cache the encoder keeps for example questions: they are one-off.
-        return self._encode([normalized])[0]
+        # A question typed exactly as an example question (after normalising) reuses that example's vector; other
+        # questions are encoded and never kept (they are one-off, and they are the candidate's own words).
+        known = getattr(self.encoder, "known", None)
+        vector = known(normalized) if known is not None else None
+        return vector if vector is not None else self._encode([normalized])[0]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return getattr(self.encoder, "inner", self.encoder).encode(texts)

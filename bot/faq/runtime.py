@@ -35,6 +35,11 @@ class CachedEncoder:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
+    def known(self, text: str) -> np.ndarray | None:
+        """The vector of a text encoded before (an example question), without adding anything: candidates' own
+        questions are never kept here."""
+        return self._cache.get(text)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
