@@ -71,7 +71,7 @@ def _aware(t: datetime) -> datetime:
 def risk(args: argparse.Namespace) -> None:
     from sqlmodel import col, select
 
-    from bot.analytics.cli import outcome_pairs
+    from bot.analytics.cli import outcome_pairs, waiting_evenings
     from bot.analytics.evaluate import evaluate
     from bot.analytics.fit import fit
     from bot.analytics.risk import SIGNALS, score_candidates
@@ -113,7 +113,11 @@ def risk(args: argparse.Namespace) -> None:
     half_a = {cid for cid in withdrew if cid % 2 == 0}  # the fit learns from even ids, is judged on odd ones
     current = {s: float(getattr(settings.file.risk.weights, s)) for s in SIGNALS}
     learnt = fit([r for r in risks if r.candidate_id in half_a], withdrew, current)
-    weight_sets = {"default": current, "fitted": learnt.weights}
+    with db.session() as session:  # what `hrbot risk fit` learns from by default: the weekly evenings
+        panel = [r for _, rs in waiting_evenings(session, settings) for r in rs if r.candidate_id in half_a]
+    learnt_evenings = fit(panel, withdrew, current)
+    weight_sets = {"default": current, "fitted at the mark": learnt.weights,
+                   "fitted on the evenings": learnt_evenings.weights}
 
     def settings_with(weights: dict[str, float]) -> Any:
         policy = settings.file.risk.model_copy(update={"weights": RiskWeights.model_construct(**weights)})
@@ -147,6 +151,14 @@ def risk(args: argparse.Namespace) -> None:
             if cid in snap:
                 early.append((snap[cid], out_ == "withdrawn"))
         early_eval = evaluate(early)
+        nights = [evaluate([(score, withdrew[cid]) for cid, score in snap.items()
+                            if cid in withdrew and cid not in half_a]) for snap in daily.values()]
+        nights = [e for e in nights if e["enough"]]
+        ranked = sum(e["n"] for e in nights)
+        each_evening = {"evenings": len(nights), "scores": ranked,
+                        "auc": round(sum(e["n"] * e["auc"] for e in nights) / ranked, 3) if ranked else None,
+                        "top_decile_lift": round(sum(e["n"] * e["top_decile_lift"] for e in nights) / ranked, 2)
+                        if ranked else None}
         tops = {d: top_tenth(s) for d, s in daily.items()}
         lead, leavers, flagged = [], 0, 0
         for cid, (out_, at) in outcome.items():
@@ -161,16 +173,39 @@ def risk(args: argparse.Namespace) -> None:
         figures[name] = {
             "at_mark": {k: mark_eval[k] for k in ("n", "withdrawn", "auc", "top_decile_lift")},
             "seven_days_before": {k: early_eval[k] for k in ("n", "withdrawn", "auc", "top_decile_lift")},
+            "each_evening": each_evening,
             "top_tenth": {"leavers": leavers, "entered_before_dropout": flagged,
                           "median_days_before_dropout": statistics.median(lead) if lead else None,
                           "quartiles": statistics.quantiles(lead, n=4) if len(lead) >= 4 else None},
         }
+    # A bound for any score that reads behaviour: the hidden propensity to drop out itself (the simulator's trait,
+    # drawn again from the seed), ranked the same way on the same evenings.
+    from bot.simulate.model import draw_personas
+    from bot.simulate.run import cohorts_in_run
+
+    cohorts = [(c.id, c.department, c.training_date,
+                [r.id for r in settings.file.roles if r.department == c.department])
+               for c in cohorts_in_run(settings, start, args.days)]
+    personas = draw_personas(summary["seed"], summary["candidates"], args.dropout, [c for c in cohorts if c[3]],
+                             start, args.days)
+    by_phone = {f"+86139{p.index:08d}": p for p in personas}
+    with db.session() as session:
+        trait = {cid: by_phone[phone].propensity for cid, phone in session.exec(select(Candidate.id, Candidate.phone))
+                 if phone in by_phone}
+    nights = [evaluate([(trait[cid], withdrew[cid]) for cid in snap if cid in withdrew and cid in trait
+                        and cid not in half_a]) for snap in daily.values()]
+    nights = [e for e in nights if e["enough"]]
+    ranked = sum(e["n"] for e in nights)
+    bound = {"each_evening_auc": round(sum(e["n"] * e["auc"] for e in nights) / ranked, 3) if ranked else None,
+             "each_evening_lift": round(sum(e["n"] * e["top_decile_lift"] for e in nights) / ranked, 2)
+             if ranked else None, "note": "the hidden propensity (not in the database) as if it were the score"}
     print(json.dumps({
         "candidates": summary["candidates"], "days": summary["days"], "seed": summary["seed"],
         "seconds": round(time.perf_counter() - began, 1), "simulate_seconds": None if args.reuse else round(wall, 1),
         "summary_risk": summary["risk"], "withdrawn": summary["withdrawn"], "attended": summary["attended"],
-        "undecided": summary["undecided"], "fitted_weights": learnt.weights,
+        "undecided": summary["undecided"], "fitted_weights": {k: v for k, v in weight_sets.items() if k != "default"},
         "judged_on": "odd candidate ids (half); fitted on even ids", "figures": figures,
+        "hidden_propensity_bound": bound,
         "hrbot_risk_fit": fitted_cli.stdout.strip() or fitted_cli.stderr.strip(),
     }, ensure_ascii=False, indent=1))
 
