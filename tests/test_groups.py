@@ -13,15 +13,17 @@ from telegram import Update
 
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.crypto import FILE_MAGIC, Sealer
 from bot.engine.core import Engine
 from bot.engine.events import Event
 from bot.groups import service
 from bot.groups.scrub import Scrubber
+from bot.privacy import keys
 from bot.telegram.adapter import ChatPacer
 from store.db import Database
 from store.models import AuditLog, CohortGroup, FeedbackDraft, Outbox, Ticket
 from tests.chat import Chat
-from tests.conftest import HR_ADMIN, NOW, SHANGHAI
+from tests.conftest import HR_ADMIN, NOW, SHANGHAI, TEST_KEY
 from tests.fake_telegram import FakeTelegram
 
 GROUP = -1001000000001
@@ -222,6 +224,15 @@ def test_feedback_photo(engine: Engine, demo: dict[str, str], db: Database, tmp_
     with db.session() as s:
         ticket = s.get(Ticket, 1)
         assert ticket is not None and ticket.attachment and Path(ticket.attachment).exists()
+    # Sealed at rest like the documents (the photo shows the room, sometimes the person); the download is gone.
+    stored = Path(ticket.attachment).read_bytes()
+    assert stored.startswith(FILE_MAGIC) and b"jpeg" not in stored and not photo.exists()
+    assert engine.ctx.sealer is not None and engine.ctx.sealer.open_bytes(stored) == b"\xff\xd8jpeg"
+    # `hrbot keys rotate` re-seals it under the new key, once.
+    both = Sealer("the next key", [TEST_KEY])
+    assert keys.rotate(db, engine.ctx.settings, both).files == 1
+    assert Sealer("the next key").open_bytes(Path(ticket.attachment).read_bytes()) == b"\xff\xd8jpeg"
+    assert keys.rotate(db, engine.ctx.settings, both).files == 0
 
 
 def test_feedback_tick_under_time_travel(engine: Engine, demo: dict[str, str], db: Database,

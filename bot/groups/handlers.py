@@ -365,11 +365,20 @@ class FeedbackHandlers:
 
     @staticmethod
     def _keep_photo(turn: Turn, incoming: str) -> str:
+        """Keep the photo under <storage>/<candidate>/, sealed like the documents when a key is set (opened in
+        memory to show HR, re-sealed by `hrbot keys rotate`, removed with the candidate's data)."""
         assert turn.candidate is not None
         folder = turn.ctx.settings.storage_dir / str(turn.candidate.id)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"feedback-{uuid.uuid4().hex}.jpg"
-        shutil.move(incoming, target)
+        sealer = turn.ctx.sealer
+        if sealer is None:
+            shutil.move(incoming, target)
+            return str(target)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(sealer.seal_bytes(Path(incoming).read_bytes()))
+        partial.replace(target)
+        Path(incoming).unlink(missing_ok=True)
         return str(target)
 
     def _submit(self, turn: Turn, draft: FeedbackDraft, anonymous: bool) -> None:

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.crypto import FILE_MAGIC, Sealer, file_key_id, key_id_of
 from bot.profile.service import reseal
 from store.db import Database
-from store.models import CandidateProfile, DocumentUpload
+from store.models import CandidateProfile, DocumentUpload, Ticket
 
 SEALED_COLUMNS = (CandidateProfile.id_number_enc, CandidateProfile.emergency_name_enc,
                   CandidateProfile.emergency_phone_enc)
@@ -74,8 +74,8 @@ class Rotation:
 
 def rotate(db: Database, settings: Settings, sealer: Sealer, batch: int = 500,
            stop_after: int | None = None, progress: Callable[[Rotation], None] | None = None) -> Rotation:
-    """Re-seal every profile and stored document under ``sealer``'s current key. ``stop_after``: stop after that
-    many batches (tests use it to interrupt a rotation)."""
+    """Re-seal every profile, stored document and feedback photo under ``sealer``'s current key. ``stop_after``:
+    stop after that many batches (tests use it to interrupt a rotation)."""
     started = time.perf_counter()
     done = Rotation()
     batches = 0
@@ -122,6 +122,29 @@ def rotate(db: Database, settings: Settings, sealer: Sealer, batch: int = 500,
         batches += 1
         if progress:
             progress(done)
+    after = 0
+    while stop_after is None or batches < stop_after:  # photos sent with feedback (bot/groups)
+        with db.session() as session:
+            tickets = session.exec(select(Ticket).where(col(Ticket.attachment).is_not(None), col(Ticket.id) > after)
+                                   .order_by(col(Ticket.id)).limit(batch)).all()
+            if not tickets:
+                break
+            for ticket in tickets:
+                assert ticket.id is not None and ticket.attachment is not None
+                after = ticket.id
+                path = Path(ticket.attachment)
+                if not path.is_file():
+                    continue
+                with path.open("rb") as f:
+                    if file_key_id(f.read(64)) == sealer.key_id:
+                        continue  # under the current key already (no key column to select on)
+                if _reseal_file(path, sealer):
+                    done.files += 1
+                else:
+                    done.skipped.append(f"feedback photo of ticket {ticket.id}")
+        batches += 1
+        if progress:
+            progress(done)
     done.seconds = time.perf_counter() - started
     return done
 
@@ -130,7 +153,10 @@ def _reseal_file(path: Path, sealer: Sealer) -> bool:
     raw = path.read_bytes()
     if file_key_id(raw[:64]) == sealer.key_id:
         return True  # re-sealed before an interruption, its row not yet updated
-    plain = sealer.open_bytes(raw)
+    if not raw.startswith(FILE_MAGIC):
+        plain: bytes | None = raw  # kept before there was a key (a feedback photo): sealed now
+    else:
+        plain = sealer.open_bytes(raw)
     if plain is None:
         return False
     partial = path.with_name(path.name + ".rotating")
