@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from bot.analytics.evaluate import evaluate as evaluate_pairs
 from bot.analytics.fit import HELD_OUT, fit, held_out, points
@@ -105,20 +105,19 @@ def outcome_pairs(session: Any, settings: Settings, now: Any, days_before: int =
 
 def _scored_ahead(session: Any, settings: Settings, marked: Any, days_before: int) -> list[Risk]:
     """Each marked candidate scored at 23:59 (company time) ``days_before`` days before their outcome's day: one
-    scoring per such evening, over the candidates whose evening it is (their cohort's medians are those of that
-    evening, from everyone still waiting then)."""
+    scoring per such evening, over the candidates whose outcome fell on that day (selected by time range, not by a
+    list of ids, which SQLite caps; their cohort's medians are those of that evening, from everyone waiting then)."""
     c = Candidate.__table__.c  # type: ignore[attr-defined]
     tz = settings.tz
-    evenings: dict[datetime, list[int]] = {}
-    for cid, created, outcome_at in session.execute(select(c.id, c.created_at, c.outcome_at).where(
-            marked, c.outcome_at.is_not(None))):
-        day = utc(outcome_at).astimezone(tz).date() - timedelta(days=days_before)
-        evening = datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
-        if utc(created) < evening:
-            evenings.setdefault(evening, []).append(cid)
+    days = sorted({utc(at).astimezone(tz).date() for (at,) in session.execute(
+        select(c.outcome_at).where(marked, c.outcome_at.is_not(None)))})
     risks: list[Risk] = []
-    for evening, ids in sorted(evenings.items()):
-        risks += score_candidates(session, _Ctx(settings), evening, where=c.id.in_(ids))
+    for day in days:
+        begins = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
+        ends = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC)
+        evening = datetime.combine(day - timedelta(days=days_before), time(23, 59), tzinfo=tz).astimezone(UTC)
+        risks += score_candidates(session, _Ctx(settings), evening,
+                                  where=and_(marked, c.outcome_at >= begins, c.outcome_at < ends))
     return risks
 
 
@@ -134,21 +133,21 @@ def waiting_evenings(session: Any, settings: Settings, every_days: int = EVERY_D
     outcome would compare attendees on the eve of training with leavers at any time)."""
     c = Candidate.__table__.c  # type: ignore[attr-defined]
     marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
-    rows = [(cid, utc(created), utc(at)) for cid, created, at in session.execute(
-        select(c.id, c.created_at, c.outcome_at).where(marked, c.outcome_at.is_not(None)))]
-    if not rows:
+    first, last = session.execute(select(func.min(c.created_at), func.max(c.outcome_at)).where(
+        marked, c.outcome_at.is_not(None))).one()
+    if first is None or last is None:
         return []
     tz = settings.tz
-    day = min(created for _, created, _ in rows).astimezone(tz).date()
-    last = max(at for _, _, at in rows)
+    day, last = utc(first).astimezone(tz).date(), utc(last)
     out: list[tuple[datetime, list[Risk]]] = []
     while True:
         evening = datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
         if evening >= last:
             return out
-        ids = [cid for cid, created, at in rows if created < evening < at]
-        if ids:
-            out.append((evening, score_candidates(session, _Ctx(settings), evening, where=c.id.in_(ids))))
+        # Added by then (score_candidates reads only those) and marked after it: still waiting that evening.
+        risks = score_candidates(session, _Ctx(settings), evening, where=and_(marked, c.outcome_at > evening))
+        if risks:
+            out.append((evening, risks))
         day += timedelta(days=every_days)
 
 
