@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import Settings
@@ -199,3 +200,20 @@ def test_the_answer_is_evidence_for_a_question_in_another_language(small_index: 
     """No English example question at all: the English answer still carries an English question."""
     match = small_index.match("Do you give us a free staff meal on each shift?")
     assert match.best == "meals", match
+
+
+def test_an_english_question_meets_chinese_examples_across_the_language_gap(index: FaqIndex,
+                                                                             small_index: FaqIndex) -> None:
+    """The gap is measured on the FAQ's own entries that have English and Chinese example questions, and given
+    back to an English question's similarity to Chinese examples only."""
+    assert 3 < index._lang_gap < 20
+    assert small_index._lang_gap == 0  # no English example question to measure it on
+    for query, raised in (("where is the training held", True), ("培训在哪里举行", False)):
+        normalized = index.normalize(query)
+        qv = index.encode_query(normalized)
+        plain = np.maximum.reduceat(index._vectors @ qv * 100.0, index._starts)
+        meaning = index.features(normalized, qv)["meaning"]
+        if raised:
+            assert (meaning >= plain - 1e-3).all() and (meaning > plain + 1).any()
+        else:
+            assert np.allclose(meaning, plain)
