@@ -9,9 +9,10 @@ with both keys. Interrupted, it is run again and carries on with what still name
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -78,75 +79,69 @@ def rotate(db: Database, settings: Settings, sealer: Sealer, batch: int = 500,
     stop after that many batches (tests use it to interrupt a rotation)."""
     started = time.perf_counter()
     done = Rotation()
-    batches = 0
-    after = 0  # rows that cannot be opened stay behind: walk on by candidate id
-    while stop_after is None or batches < stop_after:
-        with db.session() as session:
-            rows = session.exec(select(CandidateProfile).where(
-                or_(col(CandidateProfile.key_id).is_(None), col(CandidateProfile.key_id) != sealer.key_id),
-                or_(*[col(c).is_not(None) for c in SEALED_COLUMNS]), col(CandidateProfile.candidate_id) > after)
-                .order_by(col(CandidateProfile.candidate_id)).limit(batch)).all()
-            if not rows:
-                break
-            for row in rows:
-                after = row.candidate_id
-                if reseal(row, sealer):
-                    session.add(row)
-                    done.profiles += 1
-                else:
-                    done.skipped.append(f"profile of candidate {row.candidate_id}")
-        batches += 1
-        if progress:
-            progress(done)
-    after = 0
+    walk = _Walk(db, batch, stop_after, lambda: progress(done) if progress else None)
+    # Rows that cannot be opened stay behind: each table is walked on by its key, never read twice.
+    for session, row in walk.over(lambda s, after, n: s.exec(select(CandidateProfile).where(
+            or_(col(CandidateProfile.key_id).is_(None), col(CandidateProfile.key_id) != sealer.key_id),
+            or_(*[col(c).is_not(None) for c in SEALED_COLUMNS]), col(CandidateProfile.candidate_id) > after)
+            .order_by(col(CandidateProfile.candidate_id)).limit(n)).all(), lambda r: r.candidate_id):
+        if reseal(row, sealer):
+            session.add(row)
+            done.profiles += 1
+        else:
+            done.skipped.append(f"profile of candidate {row.candidate_id}")
     storage = settings.storage_dir
-    while stop_after is None or batches < stop_after:
-        with db.session() as session:
-            uploads = session.exec(select(DocumentUpload).where(
-                or_(col(DocumentUpload.key_id).is_(None), col(DocumentUpload.key_id) != sealer.key_id),
-                col(DocumentUpload.id) > after).order_by(col(DocumentUpload.id)).limit(batch)).all()
-            if not uploads:
-                break
-            for upload in uploads:
-                assert upload.id is not None
-                after = upload.id
-                path = storage / upload.stored_path
-                if not path.is_file():
-                    continue  # gone (erased or expired): nothing to re-seal
-                if _reseal_file(path, sealer):
-                    upload.key_id = sealer.key_id
-                    session.add(upload)
-                    done.files += 1
-                else:
-                    done.skipped.append(f"document {upload.id}")
-        batches += 1
-        if progress:
-            progress(done)
-    after = 0
-    while stop_after is None or batches < stop_after:  # photos sent with feedback (bot/groups)
-        with db.session() as session:
-            tickets = session.exec(select(Ticket).where(col(Ticket.attachment).is_not(None), col(Ticket.id) > after)
-                                   .order_by(col(Ticket.id)).limit(batch)).all()
-            if not tickets:
-                break
-            for ticket in tickets:
-                assert ticket.id is not None and ticket.attachment is not None
-                after = ticket.id
-                path = Path(ticket.attachment)
-                if not path.is_file():
-                    continue
-                with path.open("rb") as f:
-                    if file_key_id(f.read(64)) == sealer.key_id:
-                        continue  # under the current key already (no key column to select on)
-                if _reseal_file(path, sealer):
-                    done.files += 1
-                else:
-                    done.skipped.append(f"feedback photo of ticket {ticket.id}")
-        batches += 1
-        if progress:
-            progress(done)
+    for session, upload in walk.over(lambda s, after, n: s.exec(select(DocumentUpload).where(
+            or_(col(DocumentUpload.key_id).is_(None), col(DocumentUpload.key_id) != sealer.key_id),
+            col(DocumentUpload.id) > after).order_by(col(DocumentUpload.id)).limit(n)).all(), lambda r: r.id):
+        path = storage / upload.stored_path
+        if not path.is_file():
+            continue  # gone (erased or expired): nothing to re-seal
+        if _reseal_file(path, sealer):
+            upload.key_id = sealer.key_id
+            session.add(upload)
+            done.files += 1
+        else:
+            done.skipped.append(f"document {upload.id}")
+    # Photos sent with feedback (bot/groups): no key column to select on, so the file's own header says.
+    for _, ticket in walk.over(lambda s, after, n: s.exec(select(Ticket).where(
+            col(Ticket.attachment).is_not(None), col(Ticket.id) > after).order_by(col(Ticket.id)).limit(n)).all(),
+            lambda r: r.id):
+        path = Path(ticket.attachment)
+        if not path.is_file():
+            continue
+        with path.open("rb") as f:
+            if file_key_id(f.read(64)) == sealer.key_id:
+                continue
+        if _reseal_file(path, sealer):
+            done.files += 1
+        else:
+            done.skipped.append(f"feedback photo of ticket {ticket.id}")
     done.seconds = time.perf_counter() - started
     return done
+
+
+class _Walk:
+    """Rows of one table after another, ``batch`` at a time, each batch in its own transaction (committed when the
+    next is read); ``stop_after`` batches in all, across the tables."""
+
+    def __init__(self, db: Database, batch: int, stop_after: int | None, progress: Callable[[], None]):
+        self.db, self.batch, self.stop_after, self.progress = db, batch, stop_after, progress
+        self.batches = 0
+
+    def over(self, fetch: Callable[[Session, int, int], Sequence[Any]], key: Callable[[Any], int | None]
+             ) -> Iterator[tuple[Session, Any]]:
+        after = 0
+        while self.stop_after is None or self.batches < self.stop_after:
+            with self.db.session() as session:
+                rows = fetch(session, after, self.batch)
+                if not rows:
+                    return
+                for row in rows:
+                    after = key(row) or after
+                    yield session, row
+            self.batches += 1
+            self.progress()
 
 
 def _reseal_file(path: Path, sealer: Sealer) -> bool:
