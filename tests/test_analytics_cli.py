@@ -44,6 +44,14 @@ def test_explain_and_too_few_outcomes(cli: CliRunner, demo: dict[str, str]) -> N
     assert "Too few outcomes to conclude anything: 1 withdrawn and 1 attended" in out.output
     out = cli.invoke(app, ["risk", "fit", "--out", "never.yaml"])
     assert out.exit_code == 1 and "Too few outcomes" in out.output and not Path("never.yaml").exists()
+    assert "1 withdrawn and 1 attended" in out.output  # the outcomes HR marked, whatever the moments learnt from
+    # Enough outcomes, but none of them was waiting yet at the moment asked for: said so, nothing written.
+    for cid in range(3, 11):
+        outcome = ["attended"] if cid % 2 else ["withdrawn", "--reason", "other"]
+        assert cli.invoke(app, ["candidates", "mark", str(cid), *outcome]).exit_code == 0
+    out = cli.invoke(app, ["risk", "fit", "--days-before", "60", "--out", "never.yaml"])
+    assert out.exit_code == 1 and not Path("never.yaml").exists() and "Traceback" not in out.output
+    assert "Too few of the 10 outcomes can be learnt from at the end of the day 60 days before" in out.output
 
 
 def test_evaluate_and_fit_on_outcomes(cli: CliRunner, db: Database, tmp_path: Path) -> None:

@@ -257,10 +257,16 @@ def fit_command(
             risks = [r for _, rs in evenings for r in rs]
         else:
             risks, withdrew = outcome_pairs(session, settings, SystemClock().now(), days_before)
-    withdrew = {cid: w for cid, w in withdrew.items() if cid in {r.candidate_id for r in risks}}
-    overall = evaluate_pairs([(r.score, withdrew[r.candidate_id]) for r in risks])
-    if not overall["enough"]:
-        raise _fail(too_few(overall) + " Nothing written.")
+    marked = evaluate_pairs([(0.0, w) for w in withdrew.values()])  # the outcomes HR marked, scored or not
+    if not marked["enough"]:
+        raise _fail(too_few(marked) + " Nothing written.")
+    scored = {r.candidate_id for r in risks}
+    withdrew = {cid: w for cid, w in withdrew.items() if cid in scored}
+    overall = evaluate_pairs([(0.0, w) for w in withdrew.values()])
+    if not overall["enough"]:  # enough outcomes, but too few of them were waiting at the moments learnt from
+        raise _fail(f"Too few of the {marked['n']} outcomes can be learnt from {_moment(days_before)}: "
+                    f"{overall['withdrawn']} withdrawn and {overall['attended']} attended were scored then (at "
+                    f"least {overall['min_each']} of each are needed). Nothing written.")
     current = {s: float(getattr(settings.file.risk.weights, s)) for s in SIGNALS}
     result = fit(risks, withdrew, current)
     held = result.held_out
