@@ -236,6 +236,15 @@ class DocumentPolicy(_Model):
     types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"])
 
 
+class GroupsPolicy(_Model):
+    """Cohort groups (bot/groups)."""
+
+    answers_per_minute: int = Field(
+        default=6, ge=1, le=20, description="the most the bot says in one cohort group in any minute when asked "
+        "there (Telegram allows 20): questions beyond it go unanswered, so a flood of mentions cannot make the bot "
+        "flood the group")
+
+
 class FeedbackPolicy(_Model):
     """The feedback box (意见箱): its promise and who sees who wrote."""
 
@@ -336,6 +345,7 @@ class FileConfig(_Model):
     learning: LearningPolicy = LearningPolicy()
     documents: DocumentPolicy = DocumentPolicy()
     feedback: FeedbackPolicy = FeedbackPolicy()
+    groups: GroupsPolicy = GroupsPolicy()
     risk: RiskPolicy = RiskPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     flows_dir: str = "flows"

@@ -84,6 +84,18 @@ def test_group_chatter_is_ignored_and_nobody_becomes_a_candidate(engine: Engine,
     assert "4人间" in (row.text or "")
 
 
+def test_a_flood_of_mentions_gets_at_most_the_groups_limit_of_answers_a_minute(
+        engine: Engine, demo: dict[str, str], db: Database, clock: FixedClock) -> None:
+    link_directly(db)
+    limit = engine.ctx.settings.file.groups.answers_per_minute
+    for i in range(limit + 4):
+        group_event(engine, 700 + i % 3, "@DemoPlantHRBot 宿舍是几人间", addressed=True)
+    assert len(outbox_to(db, GROUP)) == limit  # the rest went unanswered, nothing queued for later
+    clock.set(clock.now() + timedelta(seconds=61))  # a minute on: answered again
+    group_event(engine, 777, "@DemoPlantHRBot 宿舍是几人间", addressed=True)
+    assert len(outbox_to(db, GROUP)) == limit + 1
+
+
 def test_link_without_telegram_and_wrong_places(engine: Engine, demo: dict[str, str], db: Database) -> None:
     hr = Chat(engine, HR_ADMIN)
     hr.send("/link_cohort prod-2026-12")

@@ -248,6 +248,10 @@ class GroupHandlers:
         "ask me in private" with a link that names nothing."""
         if service.group_of_chat(turn.session, turn.event.chat_id) is None:
             return  # not a cohort group: the bot keeps quiet there
+        if service.said_lately(turn.session, turn.event.chat_id, turn.ctx.clock.now()) >= \
+                turn.ctx.settings.file.groups.answers_per_minute:
+            log.info("a cohort group asked more than groups.answers_per_minute in a minute: not answered")
+            return  # a flood of mentions must not become a flood of answers
         text = _MENTION.sub(" ", turn.event.text or "").strip()[:1000]
         locale = turn.ctx.settings.default_locale
         texts = turn.ctx.texts

@@ -20,7 +20,7 @@ from bot.i18n import Texts
 from bot.outbox.store import enqueue_message
 from bot.outbox.transport import DeliveryError
 from store.db import Database
-from store.models import AuditLog, Candidate, CohortGroup, GroupJoin, GroupRemoval, Ticket
+from store.models import AuditLog, Candidate, CohortGroup, GroupJoin, GroupRemoval, Outbox, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,12 @@ NEWS_RULE = "friday_news"  # the weekly company update of flows/nudges.yaml, pos
 # -- cohort groups ------------------------------------------------------------------------------------------------
 def group_of_cohort(session: Session, cohort_id: str | None) -> CohortGroup | None:
     return session.get(CohortGroup, cohort_id) if cohort_id else None
+
+
+def said_lately(session: Session, chat_id: int, now: datetime) -> int:
+    """How many messages the bot queued for a chat in the last minute (its answers, welcomes and news alike)."""
+    return int(session.exec(select(func.count()).select_from(Outbox).where(
+        Outbox.chat_id == chat_id, col(Outbox.planned_at) > now - timedelta(minutes=1))).one())
 
 
 def group_of_chat(session: Session, chat_id: int) -> CohortGroup | None:
