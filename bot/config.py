@@ -240,7 +240,7 @@ class GroupsPolicy(_Model):
     """Cohort groups (bot/groups)."""
 
     answers_per_minute: int = Field(
-        default=6, ge=1, le=20, description="the most the bot says in one cohort group in any minute when asked "
+        default=10, ge=1, le=20, description="the most the bot says in one cohort group in any minute when asked "
         "there (Telegram allows 20): questions beyond it go unanswered, so a flood of mentions cannot make the bot "
         "flood the group")
 

@@ -461,6 +461,15 @@ class FakeTelegram:
         group.links.append(link)
         return link
 
+    def _m_revokeChatInviteLink(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = self._group_of(p)
+        self._need(group, "can_invite_users", "not enough rights to manage chat invite link")
+        link = next((x for x in group.links if x["invite_link"] == p.get("invite_link")), None)
+        if link is None:
+            raise ApiError(400, "Bad Request: INVITE_HASH_EXPIRED")
+        link["is_revoked"] = True
+        return link
+
     def _join_request(self, p: dict[str, Any]) -> tuple[FakeGroup, int]:
         group = self._group_of(p)
         self._need(group, "can_invite_users", "CHAT_ADMIN_REQUIRED")
@@ -655,6 +664,8 @@ class FakeGroup:
         """``user`` taps the group's join-request link (Telegram then sends the bot a chat_join_request)."""
         if not self.links:
             raise AssertionError("the bot has made no invite link for this group")
+        if self.links[-1]["is_revoked"]:
+            return 0  # Telegram tells the user the link has expired; the bot hears nothing
         self.requests.add(user.id)
         return self.server.push_update({"chat_join_request": {
             "chat": self._chat(), "from": user._user(), "user_chat_id": user.id, "date": int(time.time()),

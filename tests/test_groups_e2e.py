@@ -154,14 +154,16 @@ async def test_rights_and_moving_a_cohort(tg: FakeTelegram, bot: TelegramAdapter
         assert row is not None and row.chat_id == second.id and row.invite_link == second.links[-1]["invite_link"]
         assert s.exec(select(AuditLog).where(AuditLog.action == "group_move")).first() is not None
 
-    # A join request through the old group's link is now declined; /unlink_cohort unlinks the new one.
+    # The old group's join link is revoked (Telegram turns people away from it); /unlink_cohort unlinks the new
+    # one and revokes its link too.
+    assert first.links[-1]["is_revoked"] and not second.links[-1]["is_revoked"]
     zhang = await bound(tg, demo, "张三", 5001, "小张")
-    first.request_join(zhang)
-    await tg.wait_for(lambda: 5001 in first.declined)
+    assert first.request_join(zhang) == 0 and 5001 not in first.requests
     second.post(hr, "/unlink_cohort")
     await tg.wait_for(lambda: "解除" in second.inbox[-1].get("text", ""), timeout=10)
     with db.session() as s:
         assert s.get(CohortGroup, COHORT) is None
+    assert second.links[-1]["is_revoked"] and len(tg.calls_of("revokeChatInviteLink")) == 2
 
 
 async def test_withdrawn_candidate_removed_and_pin(tg: FakeTelegram, bot: TelegramAdapter, engine: Engine,

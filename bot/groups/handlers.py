@@ -48,6 +48,19 @@ def _group_say(turn: Turn, text: str, buttons: tuple[tuple[Button, ...], ...] = 
     turn.send(Say(turn.event.chat_id if chat_id is None else chat_id, text, buttons), kind="notice")
 
 
+def _revoke(api: Any, chat_id: int, link: str | None, cohort_id: str) -> None:
+    """The old join link stops working (best effort: the bot may have lost its rights there; a request through
+    a link left alive is declined anyway, as the group no longer belongs to the cohort)."""
+    if not link:
+        return
+    try:
+        api.run(api.revoke_link(chat_id, link))
+    except DeliveryError as exc:
+        log.warning("revoking cohort %s's old join link: Telegram said %s", cohort_id, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - a timeout must not undo the move or the unlink
+        log_failure(log, f"revoking cohort {cohort_id}'s old join link", exc)
+
+
 class GroupHandlers:
     def __init__(self, engine: Engine, faq: FaqRuntime):
         self.engine = engine
@@ -145,11 +158,12 @@ class GroupHandlers:
         now = turn.ctx.clock.now()
         if existing is not None:  # moving: the old group is told, and the link row follows the cohort
             _group_say(turn, turn.t("groups_moved_away", cohort=cohort.name[turn.locale]), chat_id=existing.chat_id)
-            old = existing.chat_id
+            old, old_link = existing.chat_id, existing.invite_link
             existing.chat_id, existing.invite_link, existing.linked_by, existing.linked_at = \
                 ev.chat_id, link, ev.user_id, now
             session.add(existing)
             turn.audit("group_move", detail=f"cohort={cohort_id} from={old} to={ev.chat_id}")
+            _revoke(api, old, old_link, cohort_id)
         else:
             session.add(CohortGroup(cohort_id=cohort_id, chat_id=ev.chat_id, invite_link=link, linked_by=ev.user_id,
                                     linked_at=now))
@@ -166,6 +180,8 @@ class GroupHandlers:
             return
         turn.session.delete(group)
         turn.audit("group_unlink", detail=f"cohort={group.cohort_id} chat={group.chat_id}")
+        if turn.ctx.chat_api is not None:
+            _revoke(turn.ctx.chat_api, group.chat_id, group.invite_link, group.cohort_id)
         _group_say(turn, turn.t("groups_unlinked", cohort=group.cohort_id))
 
     def pin(self, turn: Turn) -> None:

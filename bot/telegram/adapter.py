@@ -500,6 +500,10 @@ class ChatApi:
             link = await self._bot.create_chat_invite_link(chat_id, name=name[:32], creates_join_request=True)
         return str(link.invite_link)
 
+    async def revoke_link(self, chat_id: int, link: str) -> None:
+        with _delivery_errors():
+            await self._bot.revoke_chat_invite_link(chat_id, link)
+
     async def approve(self, chat_id: int, user_id: int) -> None:
         with _delivery_errors():
             await self._bot.approve_chat_join_request(chat_id, user_id)
