@@ -72,7 +72,7 @@ def risk(args: argparse.Namespace) -> None:
     from sqlmodel import col, select
 
     from bot.analytics.cli import outcome_pairs, waiting_evenings
-    from bot.analytics.evaluate import evaluate
+    from bot.analytics.evaluate import each_moment, evaluate
     from bot.analytics.fit import fit
     from bot.analytics.risk import SIGNALS, score_candidates
     from bot.config import EnvSettings, RiskWeights, load_settings
@@ -151,14 +151,10 @@ def risk(args: argparse.Namespace) -> None:
             if cid in snap:
                 early.append((snap[cid], out_ == "withdrawn"))
         early_eval = evaluate(early)
-        nights = [evaluate([(score, withdrew[cid]) for cid, score in snap.items()
-                            if cid in withdrew and cid not in half_a]) for snap in daily.values()]
-        nights = [e for e in nights if e["enough"]]
-        ranked = sum(e["n"] for e in nights)
-        each_evening = {"evenings": len(nights), "scores": ranked,
-                        "auc": round(sum(e["n"] * e["auc"] for e in nights) / ranked, 3) if ranked else None,
-                        "top_decile_lift": round(sum(e["n"] * e["top_decile_lift"] for e in nights) / ranked, 2)
-                        if ranked else None}
+        nights = each_moment([(score, withdrew[cid]) for cid, score in snap.items()
+                              if cid in withdrew and cid not in half_a] for snap in daily.values())
+        each_evening = {"evenings": nights["moments"], "scores": nights["scores"], "auc": nights["auc"],
+                        "top_decile_lift": nights["top_decile_lift"]}
         tops = {d: top_tenth(s) for d, s in daily.items()}
         lead, leavers, flagged = [], 0, 0
         for cid, (out_, at) in outcome.items():
@@ -192,13 +188,10 @@ def risk(args: argparse.Namespace) -> None:
     with db.session() as session:
         trait = {cid: by_phone[phone].propensity for cid, phone in session.exec(select(Candidate.id, Candidate.phone))
                  if phone in by_phone}
-    nights = [evaluate([(trait[cid], withdrew[cid]) for cid in snap if cid in withdrew and cid in trait
-                        and cid not in half_a]) for snap in daily.values()]
-    nights = [e for e in nights if e["enough"]]
-    ranked = sum(e["n"] for e in nights)
-    bound = {"each_evening_auc": round(sum(e["n"] * e["auc"] for e in nights) / ranked, 3) if ranked else None,
-             "each_evening_lift": round(sum(e["n"] * e["top_decile_lift"] for e in nights) / ranked, 2)
-             if ranked else None, "note": "the hidden propensity (not in the database) as if it were the score"}
+    hidden = each_moment([(trait[cid], withdrew[cid]) for cid in snap if cid in withdrew and cid in trait
+                          and cid not in half_a] for snap in daily.values())
+    bound = {"each_evening_auc": hidden["auc"], "each_evening_lift": hidden["top_decile_lift"],
+             "note": "the hidden propensity (not in the database) as if it were the score"}
     print(json.dumps({
         "candidates": summary["candidates"], "days": summary["days"], "seed": summary["seed"],
         "seconds": round(time.perf_counter() - began, 1), "simulate_seconds": None if args.reuse else round(wall, 1),

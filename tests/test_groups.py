@@ -247,14 +247,20 @@ def test_feedback_photo(engine: Engine, demo: dict[str, str], db: Database, tmp_
     assert keys.rotate(db, engine.ctx.settings, both).files == 0
 
 
-def test_feedback_tick_under_time_travel(engine: Engine, demo: dict[str, str], db: Database,
-                                         clock: FixedClock) -> None:
+def named_feedback(engine: Engine, demo: dict[str, str]) -> Chat:
+    """张三 sends "希望培训时能有午休" as feedback, named, category "other"."""
     zhang = Chat(engine, 1)
     zhang.send(f"/start {demo['张三']}")
     zhang.send("/feedback")
     zhang.click("💬 其他")
     zhang.send("希望培训时能有午休")
     zhang.click("🙋 实名")
+    return zhang
+
+
+def test_feedback_tick_under_time_travel(engine: Engine, demo: dict[str, str], db: Database,
+                                         clock: FixedClock) -> None:
+    named_feedback(engine, demo)
     ctx = engine.ctx
     assert service.feedback_tick(db, ctx.settings, ctx.texts, NOW + timedelta(hours=19)) == (0, 0)
     assert service.feedback_tick(db, ctx.settings, ctx.texts, NOW + timedelta(hours=20)) == (1, 0)
@@ -415,12 +421,7 @@ def test_feedback_reminder_goes_to_hr_in_scope_and_escalation_to_every_admin(
                     actor="test", now=NOW)
         members.add(s, engine.ctx.settings, 300000003, role="admin", name="另一位管理员", actor="test", now=NOW)
     engine.ctx.staff.refresh()
-    zhang = Chat(engine, 1)
-    zhang.send(f"/start {demo['张三']}")
-    zhang.send("/feedback")
-    zhang.click("💬 其他")
-    zhang.send("希望培训时能有午休")
-    zhang.click("🙋 实名")
+    named_feedback(engine, demo)
     ctx = engine.ctx
     service.feedback_tick(db, ctx.settings, ctx.texts, NOW + timedelta(hours=20))
     reminded = {r.chat_id for r in outbox_to_all(db) if "⏰" in (r.text or "")}

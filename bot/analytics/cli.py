@@ -14,6 +14,7 @@ import typer
 import yaml
 from sqlalchemy import and_, func, select
 
+from bot.analytics.evaluate import each_moment
 from bot.analytics.evaluate import evaluate as evaluate_pairs
 from bot.analytics.fit import HELD_OUT, fit, held_out, points
 from bot.analytics.risk import SIGNALS, Risk, explain, score_candidates
@@ -156,13 +157,9 @@ def early_warning(evenings: list[tuple[datetime, list[Risk]]], withdrew: dict[in
     """ROC AUC and top-decile lift on each evening (those who later withdrew against those who attended),
     averaged over the evenings weighted by how many were scored; None when no evening had enough of both."""
     score = score or (lambda r: r.score)
-    judged = [(len(risks), evaluate_pairs([(score(r), withdrew[r.candidate_id]) for r in risks]))
-              for _, risks in evenings]
-    judged = [(n, e) for n, e in judged if e["enough"]]
-    total = sum(n for n, _ in judged)
-    return {"evenings": len(judged), "rows": total, "every_days": EVERY_DAYS,
-            "auc": round(sum(n * e["auc"] for n, e in judged) / total, 3) if total else None,
-            "top_decile_lift": round(sum(n * e["top_decile_lift"] for n, e in judged) / total, 2) if total else None}
+    found = each_moment([(score(r), withdrew[r.candidate_id]) for r in risks] for _, risks in evenings)
+    return {"evenings": found["moments"], "rows": found["scores"], "every_days": EVERY_DAYS,
+            "auc": found["auc"], "top_decile_lift": found["top_decile_lift"]}
 
 
 def evaluation(risks: list[Risk], withdrew: dict[int, bool]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Plain Python (no numpy needed): the pairs are a few thousand at most.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 # Fewer outcomes than this on either side and nothing is concluded: auc and lift are None.
@@ -79,3 +79,15 @@ def evaluate(pairs: Sequence[tuple[float, bool]]) -> dict[str, Any]:
             "auc": None if a is None else round(a, 3),
             "top_decile_lift": None if lift is None else round(lift, 2),
             "calibration": calibration(pairs), "enough": enough, "min_each": MIN_EACH}
+
+
+def each_moment(groups: Iterable[Sequence[tuple[float, bool]]]) -> dict[str, Any]:
+    """Several rankings taken at different moments (each a list of (score, withdrew), e.g. the candidates still
+    waiting on one evening): AUC and top-decile lift of each, averaged weighted by how many it ranked, over those
+    with enough of both outcomes. {"moments", "scores", "auc", "top_decile_lift"}; auc and lift None when none had
+    enough."""
+    judged = [e for e in (evaluate(g) for g in groups) if e["enough"]]
+    total = sum(e["n"] for e in judged)
+    return {"moments": len(judged), "scores": total,
+            "auc": round(sum(e["n"] * e["auc"] for e in judged) / total, 3) if total else None,
+            "top_decile_lift": round(sum(e["n"] * e["top_decile_lift"] for e in judged) / total, 2) if total else None}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,6 +85,20 @@ def erase_command(
                + f"; {result.files} files removed.")
 
 
+def _with_backend(url: str, file: Path, sqlite: Callable[[str, Path], None], pg_tool: str) -> None:
+    """SQLite: ``sqlite`` (the backup API, in process); PostgreSQL: ``pg_tool``, or the exact command to run where
+    it is installed. Either way one sentence on failure."""
+    try:
+        if backup.backend(url) == "sqlite":
+            sqlite(url, file)
+        else:
+            todo = backup.run_pg(pg_tool, url, file)
+            if todo:
+                raise _fail(f"{pg_tool} is not installed here; run this where it is:\n{todo}")
+    except backup.BackupError as exc:
+        raise _fail(str(exc)) from None
+
+
 def backup_command(file: Annotated[Path, typer.Argument(help="where to write the backup")]) -> None:
     """Back up the database (SQLite: online backup; PostgreSQL: pg_dump). Encrypted fields stay encrypted."""
     from bot.cli import _settings
@@ -92,15 +107,7 @@ def backup_command(file: Annotated[Path, typer.Argument(help="where to write the
     url = settings.database_url
     if file.exists():
         raise _fail(f"{file} exists; choose a new name (a backup never overwrites a file)")
-    try:
-        if backup.backend(url) == "sqlite":
-            backup.backup_sqlite(url, file)
-        else:
-            todo = backup.run_pg("pg_dump", url, file)
-            if todo:
-                raise _fail(f"pg_dump is not installed here; run this where it is:\n{todo}")
-    except backup.BackupError as exc:
-        raise _fail(str(exc)) from None
+    _with_backend(url, file, backup.backup_sqlite, "pg_dump")
     typer.echo(f"backup written to {file} ({file.stat().st_size} bytes). Document files are not in it: back up "
                f"{settings.storage_dir} too. The key is not in it: keep HRBOT_SECRET_KEY apart from backups.")
 
@@ -120,15 +127,7 @@ def restore_command(
                       yes):
         raise _fail("nothing was restored: the current database would be replaced; run again with --yes "
                     "(stop the bot first)")
-    try:
-        if backup.backend(url) == "sqlite":
-            backup.restore_sqlite(url, file)
-        else:
-            todo = backup.run_pg("pg_restore", url, file)
-            if todo:
-                raise _fail(f"pg_restore is not installed here; run this where it is:\n{todo}")
-    except backup.BackupError as exc:
-        raise _fail(str(exc)) from None
+    _with_backend(url, file, backup.restore_sqlite, "pg_restore")
     typer.echo(f"database restored from {file}. Run `hrbot db upgrade` if the backup is from an older version.")
 
 

@@ -53,7 +53,7 @@ class RiskHook:
 
     def figures(self, sim: Simulation) -> dict[str, Any]:
         from bot.analytics.cli import evaluation, outcome_pairs
-        from bot.analytics.evaluate import evaluate
+        from bot.analytics.evaluate import each_moment, evaluate
 
         now = sim.clock.now()
         with sim.db.session() as session:
@@ -75,11 +75,8 @@ class RiskHook:
         early = evaluate(early_pairs)
         # Each evening's ranking of those still waiting, those who later withdrew against those who attended (the
         # same moment for both: what /atrisk shows HR that day), averaged over the evenings by how many it ranked.
-        nights = [(len(pairs), evaluate(pairs)) for pairs in (
-            [(score, outcomes[cid][0] == "withdrawn") for cid, score in snap.items() if cid in outcomes]
-            for snap in self.days.values())]
-        nights = [(n, e) for n, e in nights if e["enough"]]
-        ranked = sum(n for n, _ in nights)
+        nights = each_moment([(score, outcomes[cid][0] == "withdrawn") for cid, score in snap.items()
+                              if cid in outcomes] for snap in self.days.values())
         visible: list[int] = []
         hidden: list[int] = []
         flagged = leavers = 0
@@ -101,11 +98,8 @@ class RiskHook:
             "auc": at_end["auc"], "top_decile_lift": at_end["top_decile_lift"], "n": at_end["n"],
             "withdrawn": at_end["withdrawn"], "enough": at_end["enough"],
             "seven_days_before": {k: early[k] for k in ("n", "withdrawn", "auc", "top_decile_lift")},
-            "each_evening": {
-                "evenings": len(nights), "scores": ranked,
-                "auc": round(sum(n * e["auc"] for n, e in nights) / ranked, 3) if ranked else None,
-                "top_decile_lift": round(sum(n * e["top_decile_lift"] for n, e in nights) / ranked, 2)
-                if ranked else None},
+            "each_evening": {"evenings": nights["moments"], "scores": nights["scores"], "auc": nights["auc"],
+                             "top_decile_lift": nights["top_decile_lift"]},
             "top_tenth": {
                 "leavers": leavers, "entered_before_dropout": flagged,
                 "median_days_before_dropout": statistics.median(visible) if visible else None,
