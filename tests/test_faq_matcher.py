@@ -217,3 +217,27 @@ def test_an_english_question_meets_chinese_examples_across_the_language_gap(inde
             assert (meaning >= plain - 1e-3).all() and (meaning > plain + 1).any()
         else:
             assert np.allclose(meaning, plain)
+
+
+def test_the_glossary_reads_chinese_words_longest_first() -> None:
+    from bot.faq.glossary import Glossary, english_words
+
+    glossary = Glossary()
+    words = glossary.english(["节假日上班吗"])
+    assert {"public", "holiday"} <= set(words)
+    assert "festival" not in words  # 节假日 is one word of the dictionary, not 节 ("festival") + 假日
+    assert glossary.english(["hello"]) == []
+    assert english_words("Do the NIGHT shifts pay?") == ["do", "night", "shift", "pay"]
+
+
+def test_an_english_question_meets_chinese_example_questions_word_by_word(small_index: FaqIndex) -> None:
+    """The night-shift entry has Chinese example questions only; its dictionary words (夜班 night shift, 补贴
+    allowance) meet the English question's words. A Chinese question gets nothing from the glossary."""
+    english = small_index.normalize("is there an allowance for night work?")
+    gloss = small_index.features(english, small_index.encode_query(english))["gloss"]
+    assert small_index.ids[int(np.argmax(gloss))] == "night_shift" and gloss.max() > 20
+    chinese = small_index.normalize("夜班有补贴吗")
+    assert not small_index.features(chinese, small_index.encode_query(chinese))["gloss"].any()
+    mixed = small_index.normalize("夜班有allowance吗")
+    assert small_index.ids[int(np.argmax(small_index.features(mixed, small_index.encode_query(mixed))["gloss"]))] \
+        == "night_shift"

@@ -1,6 +1,6 @@
 """Ranks FAQ entries for a question and decides: answer, "did you mean", or "I don't know yet".
 
-Ranking, per entry, from four kinds of evidence:
+Ranking, per entry, from five kinds of evidence:
 - meaning: a multilingual sentence encoder (bundled weights, no network) compares the question with the entry's
   example questions, and with the sentences of its answers (an answer in English is evidence for an English
   question even when every example question is in Chinese); for an English question, its similarity to Chinese
@@ -10,6 +10,9 @@ Ranking, per entry, from four kinds of evidence:
   questions and another from its answers and its id (HR's own English words for it: holiday_work). It rewards
   the words that tell entries apart ("几天" vs "哪天" among the many "培训" entries, "salary" in an English answer
   for "奶茶店员salary多少");
+- glossary: the English words of a question (all of an English one, "bonus" in "有没有bonus") against the English
+  dictionary senses of the Chinese words of each entry's example questions (bot/faq/glossary.py), counted as
+  words: an English question then meets an entry word by word even when HR wrote its examples in Chinese only;
 - spelling: pinyin initials typed for a word ("jkz" for 健康证, "wxyj" for 五险一金) are read as the FAQ's own word
   with those initials, and a homophone slip ("页班" for 夜班) is also heard as the FAQ's word.
 A long message is also split into sentences; each entry keeps the best score of the whole message and of any
@@ -37,6 +40,7 @@ from rapidfuzz import fuzz, process
 
 from bot.config import FaqPolicy
 from bot.faq.catalog import Faq
+from bot.faq.glossary import Glossary, english_words
 from bot.faq.normalize import Normalizer
 
 
@@ -86,6 +90,7 @@ NOT_EXAMPLE_HIT = 88  # this close to a `not:` example is that example, reworded
 W_WORDS = 0.5  # TF-IDF over the example questions, next to meaning/wording at 1
 W_ANSWER = 0.5  # meaning of the answer's sentences
 W_ANSWER_WORDS = 0.45  # TF-IDF over the answers
+W_GLOSS = 1.0  # the question's English words against the English glosses of the example questions' Chinese words
 SENTENCE_PENALTY = 3.0  # a sentence of a longer message (or the message heard with homophones) scores this less
 MARGIN_WEIGHT = 2.0  # confidence = best score + this x its lead over the runner-up
 SUGGEST_WITHIN = 20.0  # "did you mean" offers the entries within this of the best one (relative, not a floor)
@@ -269,6 +274,7 @@ class FaqIndex:
         self._lexical = _Lexical([[t for q in e.questions for t in lexical_tokens(normalize(q))]
                                   for e in faq.entries])
         self._answer_lexical = _Lexical(answer_docs)
+        self._gloss = _Lexical(Glossary().documents([[normalize(q) for q in e.questions] for e in faq.entries]))
         self._spelling = _Spelling(texts + answer_texts)
 
     def encode_query(self, normalized: str) -> np.ndarray:
@@ -290,6 +296,7 @@ class FaqIndex:
             "wording": np.maximum.reduceat(self._fuzzy(normalized), self._starts),
             "words": self._lexical.scores(tokens) * 100.0,
             "answer_words": self._answer_lexical.scores(tokens) * 100.0,
+            "gloss": self._gloss.scores(english_words(normalized)) * 100.0,
         }
         if meaning_of is not None:
             out["meaning"], out["answer"] = meaning_of["meaning"], meaning_of["answer"]
@@ -308,7 +315,8 @@ class FaqIndex:
         return out
 
     def combine(self, f: dict[str, np.ndarray]) -> np.ndarray:
-        total = (np.maximum(f["meaning"], f["wording"]) + W_WORDS * f["words"] + W_ANSWER * f["answer"]
+        words = np.maximum(f["words"], W_GLOSS * f["gloss"])
+        total = (np.maximum(f["meaning"], f["wording"]) + W_WORDS * words + W_ANSWER * f["answer"]
                  + W_ANSWER_WORDS * f["answer_words"])
         return np.asarray(total / (1 + W_WORDS + W_ANSWER + W_ANSWER_WORDS))
 
