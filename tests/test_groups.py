@@ -434,3 +434,27 @@ def test_feedback_reminder_goes_to_hr_in_scope_and_escalation_to_every_admin(
 def outbox_to_all(db: Database) -> list[Outbox]:
     with db.session() as s:
         return list(s.exec(select(Outbox)).all())
+
+
+def test_start_up_key_check_reads_the_feedback_photos(engine: Engine, demo: dict[str, str], db: Database,
+                                                     tmp_path: Path) -> None:
+    """A database whose only sealed data is a feedback photo: without its key, or with another, the bot must not
+    start (the photo would not open when HR asks for it)."""
+    zhang = Chat(engine, 1)
+    zhang.send(f"/start {demo['张三']}")
+    zhang.send("/feedback")
+    zhang.click("🏠 宿舍")
+    photo = tmp_path / "leak.part"
+    photo.write_bytes(b"\xff\xd8jpeg")
+    zhang.handle(Event(kind="file", file_kind="photo", file_path=str(photo), mime_type="image/jpeg", text="漏水",
+                       user_id=1, chat_id=1, update_id=next(_updates)))
+    zhang.click("🙋 实名")
+    assert engine.ctx.sealer is not None
+    with db.session() as s:
+        assert keys._has_sealed(s) == (0, 0)  # noqa: SLF001 - no sealed profile or document: only the photo
+    keys.check_keys(db, engine.ctx.sealer)  # the key it was sealed with
+    keys.check_keys(db, Sealer("the next key", [TEST_KEY]))  # or a new one with the old one still held
+    with pytest.raises(keys.KeyProblem, match="1 feedback photos"):
+        keys.check_keys(db, None)
+    with pytest.raises(keys.KeyProblem, match="wrong key"):
+        keys.check_keys(db, Sealer("another key"))

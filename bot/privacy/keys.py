@@ -39,19 +39,25 @@ def _has_sealed(session: Session) -> tuple[int, int]:
     return int(profiles), int(files)
 
 
+PHOTOS_CHECKED = 1000  # feedback photos whose key is read at start-up (the newest): their key is in the file only
+
+
 def check_keys(db: Database, sealer: Sealer | None) -> None:
     """Raise KeyProblem, with one clear sentence, if sealed data exists that the keys held cannot open."""
     with db.session() as session:
         profiles, files = _has_sealed(session)
-        if not profiles and not files:
+        photo_keys = _photo_keys(session)
+        if not profiles and not files and not photo_keys:
             return
         if sealer is None:
-            raise KeyProblem(f"encrypted personal data exists ({profiles} profiles, {files} documents) but "
-                             "HRBOT_SECRET_KEY is not set: start with the key it was encrypted with")
+            raise KeyProblem(f"encrypted personal data exists ({profiles} profiles, {files} documents, "
+                             f"{sum(photo_keys.values())} feedback photos) but HRBOT_SECRET_KEY is not set: start "
+                             "with the key it was encrypted with")
         used = {k for (k,) in session.execute(select(CandidateProfile.key_id).where(
             col(CandidateProfile.key_id).is_not(None)).distinct())}
         used |= {k for (k,) in session.execute(select(DocumentUpload.key_id).where(
             col(DocumentUpload.key_id).is_not(None)).distinct())}
+        used |= set(photo_keys)
         unknown = sorted(used - sealer.key_ids)
         if unknown:
             raise KeyProblem(f"encrypted personal data is under key id {', '.join(unknown)}, which neither "
@@ -63,6 +69,21 @@ def check_keys(db: Database, sealer: Sealer | None) -> None:
         if legacy and sealer.open(legacy) is None:
             raise KeyProblem("an ID number encrypted before key ids were recorded does not open with "
                              "HRBOT_SECRET_KEY: wrong key? Start with the key the data was encrypted with")
+
+
+def _photo_keys(session: Session) -> dict[str, int]:
+    """Key id -> sealed feedback photos under it, among the newest PHOTOS_CHECKED (read from each file's header)."""
+    found: dict[str, int] = {}
+    for path in session.exec(select(Ticket.attachment).where(col(Ticket.attachment).is_not(None))
+                             .order_by(col(Ticket.id).desc()).limit(PHOTOS_CHECKED)).all():
+        try:
+            with Path(path or "").open("rb") as f:
+                key = file_key_id(f.read(64))
+        except OSError:
+            continue  # gone (erased or expired)
+        if key is not None:
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 @dataclass
