@@ -83,6 +83,17 @@ def test_file_where_text_is_expected(engine: Engine, demo: dict[str, str], tmp_p
     assert "需要文字回答" in chat.texts() and "你平时穿多大码的鞋" in chat.texts()
 
 
+def test_cancel_with_nothing_going_on_says_so(engine: Engine, demo: dict[str, str], db: Database) -> None:
+    """/cancel when no flow is waiting (or right after /feedback, before a category: nothing is kept then) does
+    not promise to "continue where you stopped"."""
+    chat = chen_jing(engine, demo)
+    chat.send("/cancel")
+    assert "没有进行中的事情" in chat.texts() and "已经退出" not in chat.texts()
+    chat.send("/feedback")
+    chat.send("/cancel")
+    assert "没有进行中的事情" in chat.texts() and "已经退出" not in chat.texts()
+
+
 def test_leave_with_a_command_and_come_back(engine: Engine, demo: dict[str, str], db: Database) -> None:
     chat = chen_jing(engine, demo)
     chat.send("/status")

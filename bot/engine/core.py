@@ -96,6 +96,7 @@ class Turn:
     outgoing: list[Outgoing] = field(default_factory=list)
     button: ButtonData | None = None  # the typed data of the button pressed, once the router has read it
     handled_by: str | None = None  # the handler the router chose (None: the router's own fallback answer)
+    flows_left: int = 0  # conversation flows this event paused (a command or another menu's button leaves them)
 
     @property
     def is_hr(self) -> bool:

@@ -28,7 +28,7 @@ class FlowHandlers:
             return False
         ev = turn.event
         if ev.kind == "command" or (ev.kind == "button" and not isinstance(turn.button, FlowButton)):
-            self.runner.pause(turn)
+            turn.flows_left = self.runner.pause(turn)
             return False
         if ev.kind not in ("text", "file"):
             return False
@@ -49,5 +49,6 @@ class FlowHandlers:
         self.runner.start(turn, flow_id)
 
     def cancel(self, turn: Turn) -> None:
-        # The interceptor has paused it already (any command leaves a flow); say so.
-        turn.say(turn.t("flow_cancelled"), buttons=self.runner.main_menu(turn.locale))
+        # The interceptor has paused it already (any command leaves a flow); say so, or that nothing was going on.
+        key = "flow_cancelled" if turn.flows_left else "cancel_nothing"
+        turn.say(turn.t(key), buttons=self.runner.main_menu(turn.locale))
