@@ -6,7 +6,7 @@ and Chinese of the same meaning further apart than two Chinese wordings. The glo
 English word list read from its Chinese example questions (节假日 -> "public holiday", 转正 -> "full membership",
 "tenure"), so that the English words of a question, or in a mixed one ("有没有bonus"), count as words too.
 
-Each run of Chinese characters is cut into the dictionary's words, longest first (收银员, not 收银 + 员), and each
+Each run of Chinese characters is cut into the dictionary's words, longest first (节假日, not 节 + 假日), and each
 word gives the English words of its first few senses, without the dictionary's notes (classifiers, "variant of",
 readings in brackets) and without grammar words. The dictionary is read once per set of words asked for, and
 what was read is kept for the next FAQ build (a live reload asks for the same words).
