@@ -88,10 +88,10 @@ def test_cancel_with_nothing_going_on_says_so(engine: Engine, demo: dict[str, st
     not promise to "continue where you stopped"."""
     chat = chen_jing(engine, demo)
     chat.send("/cancel")
-    assert "没有进行中的事情" in chat.texts() and "已经退出" not in chat.texts()
+    assert "已取消,没有留下" in chat.texts() and "已经退出" not in chat.texts()
     chat.send("/feedback")
     chat.send("/cancel")
-    assert "没有进行中的事情" in chat.texts() and "已经退出" not in chat.texts()
+    assert "已取消,没有留下" in chat.texts() and "已经退出" not in chat.texts()
 
 
 def test_leave_with_a_command_and_come_back(engine: Engine, demo: dict[str, str], db: Database) -> None:
