@@ -221,7 +221,8 @@ def test_feedback_anonymous_to_hr_hides_who(engine: Engine, demo: dict[str, str]
     assert "已经报修" in hr.texts(1)
 
 
-def test_feedback_photo(engine: Engine, demo: dict[str, str], db: Database, tmp_path: Path) -> None:
+def photo_feedback(engine: Engine, demo: dict[str, str], tmp_path: Path) -> tuple[Chat, Path]:
+    """张三 sends a named dorm feedback with a photo; the chat and the photo as downloaded."""
     zhang = Chat(engine, 1)
     zhang.send(f"/start {demo['张三']}")
     zhang.send("/feedback")
@@ -231,6 +232,11 @@ def test_feedback_photo(engine: Engine, demo: dict[str, str], db: Database, tmp_
     zhang.handle(Event(kind="file", file_kind="photo", file_path=str(photo), mime_type="image/jpeg", text="漏水",
                        user_id=1, chat_id=1, update_id=next(_updates)))
     zhang.click("🙋 实名")
+    return zhang, photo
+
+
+def test_feedback_photo(engine: Engine, demo: dict[str, str], db: Database, tmp_path: Path) -> None:
+    zhang, photo = photo_feedback(engine, demo, tmp_path)
     [media] = [m for m in zhang.media() if m.chat_id == HR_ADMIN]
     assert media.kind == "photo" and "漏水" in (media.caption or "")
     with db.session() as s:
@@ -440,15 +446,7 @@ def test_start_up_key_check_reads_the_feedback_photos(engine: Engine, demo: dict
                                                      tmp_path: Path) -> None:
     """A database whose only sealed data is a feedback photo: without its key, or with another, the bot must not
     start (the photo would not open when HR asks for it)."""
-    zhang = Chat(engine, 1)
-    zhang.send(f"/start {demo['张三']}")
-    zhang.send("/feedback")
-    zhang.click("🏠 宿舍")
-    photo = tmp_path / "leak.part"
-    photo.write_bytes(b"\xff\xd8jpeg")
-    zhang.handle(Event(kind="file", file_kind="photo", file_path=str(photo), mime_type="image/jpeg", text="漏水",
-                       user_id=1, chat_id=1, update_id=next(_updates)))
-    zhang.click("🙋 实名")
+    photo_feedback(engine, demo, tmp_path)
     assert engine.ctx.sealer is not None
     with db.session() as s:
         assert keys._has_sealed(s) == (0, 0)  # noqa: SLF001 - no sealed profile or document: only the photo
