@@ -209,10 +209,10 @@ class FaqPolicy(_Model):
     file: str = "faq.yaml"
     pending_file: str = "faq.pending.yaml"
     intents_file: str = "intents.yaml"
-    answer_score: float = Field(default=40, ge=0, le=100, description="answer at once from this score up")
-    answer_margin: float = Field(default=3, ge=0, le=100,
+    answer_score: float = Field(default=41, ge=0, le=100, description="answer at once from this score up")
+    answer_margin: float = Field(default=5, ge=0, le=100,
                                  description="... and only when the next entry scores this much lower")
-    answer_confidence: float = Field(default=55, ge=0, le=300,
+    answer_confidence: float = Field(default=53, ge=0, le=300,
                                      description="... and the score plus twice that lead reaches this")
     suggest_score: float = Field(default=28, ge=0, le=100, description="'did you mean' from this score up")
     max_suggestions: int = Field(default=3, ge=1, le=5)

@@ -124,8 +124,8 @@ BENCH = ROOT.parent / "shared" / "faq-bench"  # two other companies' FAQs and la
 @pytest.mark.skipif(not (BENCH / "retail" / "cases.csv").is_file(), reason="no ../shared/faq-bench here")
 @pytest.mark.parametrize(("name", "floor"), [
     # Measured figures (benchmarks/README.md) less a few points; retail was tuned on, catering held out.
-    ("retail", {"confident_right": 0.71, "resolved": 0.94}),
-    ("catering", {"confident_right": 0.72, "resolved": 0.95}),
+    ("retail", {"confident_right": 0.73, "resolved": 0.94}),
+    ("catering", {"confident_right": 0.75, "resolved": 0.95}),
 ])
 def test_eval_json_on_the_faq_benchmark(cli: tuple[CliRunner, Settings], name: str, floor: dict[str, float]) -> None:
     """Another company's FAQ, with the settings in config.yaml: the same settings for every FAQ."""

@@ -241,3 +241,33 @@ def test_an_english_question_meets_chinese_example_questions_word_by_word(small_
     mixed = small_index.normalize("夜班有allowance吗")
     assert small_index.ids[int(np.argmax(small_index.features(mixed, small_index.encode_query(mixed))["gloss"]))] \
         == "night_shift"
+
+
+def test_the_faq_classifier_places_a_question_among_the_entries(small_index: FaqIndex) -> None:
+    """Fitted on the FAQ's own example questions and answer sentences: a probability per entry, the same model for
+    the same FAQ."""
+    from bot.faq.matcher import _Softmax
+
+    question = small_index.normalize("夜班一晚上补多少钱")
+    learned = small_index.features(question, small_index.encode_query(question))["learned"]
+    assert abs(float(learned.sum()) - 100.0) < 1e-3
+    assert small_index.ids[int(np.argmax(learned))] == "night_shift" and learned.max() > 50
+    again = _Softmax.fit(np.vstack([small_index._vectors, small_index._answer_vectors]),
+                         np.concatenate([small_index._owners, small_index._answer_owners]), len(small_index.ids))
+    assert np.array_equal(again.weights, small_index._learned.weights)
+
+
+def test_a_large_faq_shares_the_probability_among_its_likeliest_entries() -> None:
+    """Beyond LEARNED_AMONG entries the long tail gets nothing, so a big FAQ does not thin every probability."""
+    from bot.faq.matcher import LEARNED_AMONG, _Softmax
+
+    rng = np.random.default_rng(7)
+    classes = LEARNED_AMONG * 3
+    vectors = rng.normal(size=(classes * 2, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    model = _Softmax.fit(vectors, np.repeat(np.arange(classes), 2), classes)
+    p = model.probabilities(vectors[0])
+    assert np.count_nonzero(p) == LEARNED_AMONG and abs(float(p.sum()) - 1.0) < 1e-5
+    assert int(np.argmax(p)) == 0  # the class of the vector itself
+    small = _Softmax.fit(vectors[:20], np.repeat(np.arange(10), 2), 10)
+    assert np.count_nonzero(small.probabilities(vectors[0])) == 10  # a small FAQ: every entry

@@ -1,6 +1,6 @@
 """Ranks FAQ entries for a question and decides: answer, "did you mean", or "I don't know yet".
 
-Ranking, per entry, from five kinds of evidence:
+Ranking, per entry, from six kinds of evidence:
 - meaning: a multilingual sentence encoder (bundled weights, no network) compares the question with the entry's
   example questions, and with the sentences of its answers (an answer in English is evidence for an English
   question even when every example question is in Chinese); for an English question, its similarity to Chinese
@@ -13,6 +13,10 @@ Ranking, per entry, from five kinds of evidence:
 - glossary: the English words of a question (all of an English one, "bonus" in "有没有bonus") against the English
   dictionary senses of the Chinese words of each entry's example questions (bot/faq/glossary.py), counted as
   words: an English question then meets an entry word by word even when HR wrote its examples in Chinese only;
+- the FAQ's own classifier: a softmax over the entries (multinomial logistic regression), fitted when the index
+  is built on the vectors of the entries' example questions and answer sentences, places the question among the
+  entries; it learns which directions of meaning tell sibling entries apart, where the best example alone only
+  says how close one example is;
 - spelling: pinyin initials typed for a word ("jkz" for 健康证, "wxyj" for 五险一金) are read as the FAQ's own word
   with those initials, and a homophone slip ("页班" for 夜班) is also heard as the FAQ's word.
 A long message is also split into sentences; each entry keeps the best score of the whole message and of any
@@ -91,6 +95,16 @@ W_WORDS = 0.5  # TF-IDF over the example questions, next to meaning/wording at 1
 W_ANSWER = 0.5  # meaning of the answer's sentences
 W_ANSWER_WORDS = 0.45  # TF-IDF over the answers
 W_GLOSS = 1.0  # the question's English words against the English glosses of the example questions' Chinese words
+W_LEARNED = 0.5  # the FAQ's own classifier: its probability (0-100) for the entry
+# The classifier (fitted on the FAQ's own examples; no labelled questions): L2 weight, softmax temperature on the
+# cosine scale, and Nesterov steps (converged by then on the FAQs measured; benchmarks/README.md).
+LEARNED_L2 = 0.01
+LEARNED_TEMPERATURE = 0.12
+LEARNED_STEPS = 150
+# The probability is shared among the 50 likeliest entries only: the whole FAQ for the 40-60 entries companies
+# write, while the long tail of a 500-entry FAQ (entries nobody would confuse with the question) does not thin
+# every entry's probability and so move the thresholds with the FAQ's size.
+LEARNED_AMONG = 50
 SENTENCE_PENALTY = 3.0  # a sentence of a longer message (or the message heard with homophones) scores this less
 MARGIN_WEIGHT = 2.0  # confidence = best score + this x its lead over the runner-up
 SUGGEST_WITHIN = 20.0  # "did you mean" offers the entries within this of the best one (relative, not a floor)
@@ -276,6 +290,8 @@ class FaqIndex:
         self._answer_lexical = _Lexical(answer_docs)
         self._gloss = _Lexical(Glossary().documents([[normalize(q) for q in e.questions] for e in faq.entries]))
         self._spelling = _Spelling(texts + answer_texts)
+        self._learned = _Softmax.fit(np.vstack([self._vectors, self._answer_vectors]),
+                                     np.concatenate([self._owners, self._answer_owners]), len(self.ids))
 
     def encode_query(self, normalized: str) -> np.ndarray:
         # A question typed exactly as an example question (after normalising) reuses that example's vector; other
@@ -299,8 +315,10 @@ class FaqIndex:
             "gloss": self._gloss.scores(english_words(normalized)) * 100.0,
         }
         if meaning_of is not None:
-            out["meaning"], out["answer"] = meaning_of["meaning"], meaning_of["answer"]
+            out["meaning"], out["answer"], out["learned"] = (meaning_of["meaning"], meaning_of["answer"],
+                                                            meaning_of["learned"])
             return out
+        out["learned"] = self._learned.probabilities(qv) * 100.0
         sims = self._vectors @ qv * 100.0
         if self._lang_gap and _english(normalized):
             sims = np.where(self._example_en, sims, sims + self._lang_gap)
@@ -317,8 +335,8 @@ class FaqIndex:
     def combine(self, f: dict[str, np.ndarray]) -> np.ndarray:
         words = np.maximum(f["words"], W_GLOSS * f["gloss"])
         total = (np.maximum(f["meaning"], f["wording"]) + W_WORDS * words + W_ANSWER * f["answer"]
-                 + W_ANSWER_WORDS * f["answer_words"])
-        return np.asarray(total / (1 + W_WORDS + W_ANSWER + W_ANSWER_WORDS))
+                 + W_ANSWER_WORDS * f["answer_words"] + W_LEARNED * f["learned"])
+        return np.asarray(total / (1 + W_WORDS + W_ANSWER + W_ANSWER_WORDS + W_LEARNED))
 
     def scores(self, normalized: str, qv: np.ndarray, query: str | None = None) -> np.ndarray:
         """0-100 per entry, in file order: the whole message, or its best sentence, or the message heard with its
@@ -383,6 +401,55 @@ class FaqIndex:
         if suggestions:
             return Match(query, "suggest", None, s1, suggestions, self.ids[best])
         return Match(query, "unknown", None, s1, [], self.ids[best])
+
+
+class _Softmax:
+    """Multinomial logistic regression over the entries, on sentence vectors: P(entry | question)."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray):
+        self.weights, self.bias = weights, bias
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: np.ndarray, classes: int) -> _Softmax:
+        """Minimise the mean cross-entropy + LEARNED_L2 / 2 x |W|^2 by Nesterov's accelerated gradient, from zero
+        (deterministic: the same FAQ gives the same model)."""
+        dims = vectors.shape[1] if vectors.ndim == 2 else 0
+        weights = np.zeros((dims, classes), dtype=np.float32)
+        bias = np.zeros(classes, dtype=np.float32)
+        if classes < 2 or len(vectors) == 0:
+            return cls(weights, bias)
+        x = vectors.astype(np.float32)
+        target = np.zeros((len(x), classes), dtype=np.float32)
+        target[np.arange(len(x)), labels] = 1.0
+        step, momentum, t = np.float32(0.5), np.float32(0.9), np.float32(LEARNED_TEMPERATURE)
+        vel_w, vel_b = np.zeros_like(weights), np.zeros_like(bias)
+        for _ in range(LEARNED_STEPS):
+            ahead_w, ahead_b = weights + momentum * vel_w, bias + momentum * vel_b
+            grad = _softmax_rows((x @ ahead_w + ahead_b) / t)
+            grad -= target
+            grad /= np.float32(len(x)) * t
+            vel_w = momentum * vel_w - step * (x.T @ grad + np.float32(LEARNED_L2) * ahead_w)
+            vel_b = momentum * vel_b - step * grad.sum(axis=0)
+            weights, bias = weights + vel_w, bias + vel_b
+        return cls(weights, bias)
+
+    def probabilities(self, vector: np.ndarray) -> np.ndarray:
+        if self.weights.shape[1] < 2:
+            return np.ones(self.weights.shape[1], dtype=np.float32)
+        z = (vector @ self.weights + self.bias) / np.float32(LEARNED_TEMPERATURE)
+        if len(z) <= LEARNED_AMONG:
+            return _softmax_rows(z[None, :])[0]
+        top = np.argpartition(-z, LEARNED_AMONG - 1)[:LEARNED_AMONG]
+        out = np.zeros_like(z)
+        out[top] = _softmax_rows(z[top][None, :])[0]
+        return out
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 @functools.cache
