@@ -214,7 +214,7 @@ class FaqPolicy(_Model):
                                  description="... and only when the next entry scores this much lower")
     answer_confidence: float = Field(default=53, ge=0, le=300,
                                      description="... and the score plus twice that lead reaches this")
-    suggest_score: float = Field(default=25, ge=0, le=100, description="'did you mean' from this score up")
+    suggest_score: float = Field(default=28, ge=0, le=100, description="'did you mean' from this score up")
     max_suggestions: int = Field(default=3, ge=1, le=5)
     rate_limit: RateLimit = RateLimit()
 
