@@ -271,3 +271,14 @@ def test_a_large_faq_shares_the_probability_among_its_likeliest_entries() -> Non
     assert int(np.argmax(p)) == 0  # the class of the vector itself
     small = _Softmax.fit(vectors[:20], np.repeat(np.arange(10), 2), 10)
     assert np.count_nonzero(small.probabilities(vectors[0])) == 10  # a small FAQ: every entry
+
+
+@pytest.mark.parametrize("topic", ["宿舍", "工资", "dorm"])
+def test_a_topic_word_alone_gets_did_you_mean(index: FaqIndex, topic: str) -> None:
+    """One word and nothing else is a topic, not a question: the entries on it are offered, none is answered."""
+    match = index.match(topic)
+    assert match.outcome == "suggest" and len(match.suggestions) >= 2, match
+
+
+def test_a_short_question_is_still_answered(index: FaqIndex) -> None:
+    assert index.match("包吃吗").id == "meals"  # three characters: a question

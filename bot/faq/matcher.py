@@ -253,6 +253,7 @@ class FaqIndex:
                 texts.append(normalize(q))
                 owners.append(i)
         self._texts = texts
+        self._examples = frozenset(texts)
         self._owners = np.asarray(owners, dtype=np.int64)
         self._starts = _starts(owners)
         self._vectors = encoder.encode(texts)
@@ -389,6 +390,8 @@ class FaqIndex:
         margin = s1 - s2
         confident = (s1 >= policy.answer_score and margin >= policy.answer_margin
                      and s1 + MARGIN_WEIGHT * margin >= policy.answer_confidence)
+        if confident and _topic_word(expanded) and expanded not in self._examples:
+            confident = False  # "宿舍", "dorm": a topic, not a question; "did you mean" offers its entries
         if confident and not refused:
             return Match(query, "answer", self.ids[best], s1, [], self.ids[best])
         if not_sims.size and float(not_sims.max()) >= NOT_EXAMPLE_HIT:
@@ -473,6 +476,15 @@ def _starts(owners: list[int]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     arr = np.asarray(owners, dtype=np.int64)
     return np.flatnonzero(np.r_[True, arr[1:] != arr[:-1]])
+
+
+def _topic_word(normalized: str) -> bool:
+    """A message that is one word and nothing else: at most two Chinese characters, or one English word."""
+    if " " in normalized:
+        return False
+    if normalized.isascii():
+        return normalized.isalpha()
+    return len(normalized) <= 2 and bool(_CJK_RUN.fullmatch(normalized))
 
 
 def _english(normalized: str) -> bool:
