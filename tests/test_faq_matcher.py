@@ -282,3 +282,30 @@ def test_a_topic_word_alone_gets_did_you_mean(index: FaqIndex, topic: str) -> No
 
 def test_a_short_question_is_still_answered(index: FaqIndex) -> None:
     assert index.match("包吃吗").id == "meals"  # three characters: a question
+
+
+def test_a_slow_rebuild_runs_beside_the_old_index(tmp_path: Path, db_url: str) -> None:
+    """A FAQ of BACKGROUND_FROM entries or more is rebuilt in the background after an edit: the old index answers
+    until the new one is ready, and nobody waits for it."""
+    from tests.faqtools import faq_settings
+
+    settings: Settings = faq_settings(tmp_path, db_url)
+    runtime = FaqRuntime(settings)
+    runtime.CHECK_EVERY = 0
+    runtime.BACKGROUND_FROM = 1  # the demo FAQ counts as large
+    first = runtime.current()
+    faq_file = settings.content_path(settings.file.faq.file)
+    faq_file.write_text(faq_file.read_text(encoding="utf-8") + """
+  - id: pets
+    questions: [宿舍可以养狗吗?, Can I keep a pet?]
+    answer: {zh-CN: 宿舍不能养宠物。, en: No pets in the dorms.}
+""", encoding="utf-8")
+    assert runtime.current() is first  # the edit is being built; the old index answers meanwhile
+    assert runtime._building is not None
+    runtime._building.join(timeout=60)
+    assert runtime.match("宿舍可以养狗吗")[0].id == "pets"
+    faq_file.write_text(faq_file.read_text(encoding="utf-8").replace("  - id: pets\n", "  - id: Pets!\n"),
+                        encoding="utf-8")  # a broken edit, found in the background too
+    good = runtime.current()
+    runtime._building.join(timeout=60)
+    assert runtime.current() is good and runtime.match("宿舍可以养狗吗")[0].id == "pets"

@@ -3,6 +3,10 @@
 The index is built on first use (loading the encoder and encoding the example questions takes about a second)
 and rebuilt when content/faq.yaml or content/intents.yaml change on disk, so `hrbot faq merge` takes effect
 without a restart. A changed file that no longer passes the checks is logged and the last good one stays in use.
+The rebuild of a FAQ of more than BACKGROUND_FROM entries (several seconds at 500: fitting its classifier) runs
+beside the old index, which keeps answering until the new one is ready, instead of making the message that
+noticed the edit wait for it; a smaller FAQ is rebuilt at once (well under a second), so an edit is in use on
+the next message.
 """
 
 from __future__ import annotations
@@ -113,12 +117,14 @@ def load_checked(settings: Settings) -> tuple[Faq, Intents, Normalizer]:
 
 class FaqRuntime:
     CHECK_EVERY = 1.0  # seconds between looks at the files' modification times
+    BACKGROUND_FROM = 150  # entries: a FAQ this large is rebuilt in the background (about a second or more)
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None):
         self.settings = settings
         self._encoder = encoder
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
+        self._building: threading.Thread | None = None
         f = settings.file.faq
         self.files = (settings.content_path(f.file), settings.content_path(f.intents_file))
         self._checked_at = 0.0
@@ -140,17 +146,40 @@ class FaqRuntime:
         stamp = self._stamp()
         if loaded is not None and loaded.stamp == stamp:
             return loaded
+        if loaded is not None and len(loaded.faq.entries) >= self.BACKGROUND_FROM:
+            self._rebuild_beside(stamp)
+            return loaded
         with self._lock:
-            if self._loaded is not None and self._loaded.stamp == stamp:
-                return self._loaded
-            try:
-                self._loaded = self._build(stamp)
-            except FaqError as exc:
-                if self._loaded is None:
-                    raise
-                log.error("FAQ files changed but have problems; still using the previous version:\n%s", exc)
-                self._loaded.stamp = stamp  # do not retry on every message; the next edit is read again
+            self._rebuild(stamp)
+            assert self._loaded is not None
             return self._loaded
+
+    def _rebuild(self, stamp: tuple[int, ...]) -> None:
+        """Under self._lock: build the index for the files as they are now (``stamp``), unless that is done."""
+        if self._loaded is not None and self._loaded.stamp == stamp:
+            return
+        try:
+            self._loaded = self._build(stamp)
+        except FaqError as exc:
+            if self._loaded is None:
+                raise
+            log.error("FAQ files changed but have problems; still using the previous version:\n%s", exc)
+            self._loaded.stamp = stamp  # do not retry on every message; the next edit is read again
+
+    def _rebuild_beside(self, stamp: tuple[int, ...]) -> None:
+        building = self._building
+        if building is not None and building.is_alive():
+            return  # the files are looked at again when it is done
+
+        def run() -> None:
+            with self._lock:
+                try:
+                    self._rebuild(stamp)
+                except Exception:  # noqa: BLE001 - the old index keeps answering; the next edit is tried again
+                    log.exception("FAQ rebuild failed; still using the previous version")
+
+        self._building = threading.Thread(target=run, name="faq-rebuild", daemon=True)
+        self._building.start()
 
     def _build(self, stamp: tuple[int, ...]) -> Loaded:
         faq, intents, normalize = load_checked(self.settings)
