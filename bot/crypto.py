@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -107,6 +108,14 @@ def key_id_of(token: str) -> str | None:
     if token.startswith(FIELD_PREFIX):
         return token.split(":", 2)[1]
     return None
+
+
+def write_sealed(target: Path, data: bytes, sealer: Sealer, partial_suffix: str = ".part") -> None:
+    """``data`` sealed into ``target`` through a partial file renamed over it (atomic: the file is whole or absent,
+    and a file re-sealed is under the old key or the new one, never neither)."""
+    partial = target.with_name(target.name + partial_suffix)
+    partial.write_bytes(sealer.seal_bytes(data))
+    partial.replace(target)
 
 
 def file_key_id(head: bytes) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.crypto import Sealer
+from bot.crypto import Sealer, write_sealed
 from bot.documents.buttons import DocApprove, DocReject, DocRejectReason, DocTask
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button
@@ -97,9 +97,7 @@ class DocumentHandlers:
         folder = storage / str(candidate_id)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{uuid.uuid4().hex}{ext}"
-        partial = target.with_name(target.name + ".part")
-        partial.write_bytes(sealer.seal_bytes(incoming.read_bytes()))
-        partial.replace(target)
+        write_sealed(target, incoming.read_bytes(), sealer)
         incoming.unlink(missing_ok=True)
         return str(target.relative_to(storage))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from bot.crypto import write_sealed
 from bot.engine.core import Engine, Router, Turn
 from bot.engine.effects import Button, Say
 from bot.engine.staff import Staff
@@ -395,9 +396,7 @@ class FeedbackHandlers:
         if sealer is None:
             shutil.move(incoming, target)
             return str(target)
-        partial = target.with_name(target.name + ".part")
-        partial.write_bytes(sealer.seal_bytes(Path(incoming).read_bytes()))
-        partial.replace(target)
+        write_sealed(target, Path(incoming).read_bytes(), sealer)
         Path(incoming).unlink(missing_ok=True)
         return str(target)
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.crypto import FILE_MAGIC, Sealer, file_key_id, key_id_of
+from bot.crypto import FILE_MAGIC, Sealer, file_key_id, key_id_of, write_sealed
 from bot.profile.service import reseal
 from store.db import Database
 from store.models import CandidateProfile, DocumentUpload, Ticket
@@ -77,8 +77,7 @@ def _photo_keys(session: Session) -> dict[str, int]:
     for path in session.exec(select(Ticket.attachment).where(col(Ticket.attachment).is_not(None))
                              .order_by(col(Ticket.id).desc()).limit(PHOTOS_CHECKED)).all():
         try:
-            with Path(path or "").open("rb") as f:
-                key = file_key_id(f.read(64))
+            key = _header_key(Path(path or ""))
         except OSError:
             continue  # gone (erased or expired)
         if key is not None:
@@ -131,9 +130,8 @@ def rotate(db: Database, settings: Settings, sealer: Sealer, batch: int = 500,
         path = Path(ticket.attachment)
         if not path.is_file():
             continue
-        with path.open("rb") as f:
-            if file_key_id(f.read(64)) == sealer.key_id:
-                continue
+        if _header_key(path) == sealer.key_id:
+            continue
         if _reseal_file(path, sealer):
             done.files += 1
         else:
@@ -169,16 +167,17 @@ def _reseal_file(path: Path, sealer: Sealer) -> bool:
     raw = path.read_bytes()
     if file_key_id(raw[:64]) == sealer.key_id:
         return True  # re-sealed before an interruption, its row not yet updated
-    if not raw.startswith(FILE_MAGIC):
-        plain: bytes | None = raw  # kept before there was a key (a feedback photo): sealed now
-    else:
-        plain = sealer.open_bytes(raw)
+    plain = sealer.open_bytes(raw)  # a file kept before there was a key (a feedback photo) is its own bytes
     if plain is None:
         return False
-    partial = path.with_name(path.name + ".rotating")
-    partial.write_bytes(sealer.seal_bytes(plain))
-    partial.replace(path)  # atomic: the file is under one key or the other, never neither
+    write_sealed(path, plain, sealer, ".rotating")
     return True
+
+
+def _header_key(path: Path) -> str | None:
+    """The key id a stored file was sealed with (None: not sealed), from its first bytes."""
+    with path.open("rb") as f:
+        return file_key_id(f.read(64))
 
 
 __all__ = ["FILE_MAGIC", "KeyProblem", "Rotation", "check_keys", "key_id_of", "rotate"]
