@@ -81,12 +81,20 @@ def explain_command(
         typer.echo(f"  - {line}")
 
 
+_MARKED = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+
+
+def _evening(day: Any, tz: Any) -> datetime:
+    """23:59 company time on ``day``, in UTC: the moment an evening's ranking is taken."""
+    return datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
+
+
 def outcome_pairs(session: Any, settings: Settings, now: Any, days_before: int = 0
                   ) -> tuple[list[Risk], dict[int, bool]]:
     """Every candidate with an outcome, scored as they stood just before HR marked it; with ``days_before``, as
     they stood at the end of the day that many days before their outcome (when there was still time to act; those
     added after that moment are left out)."""
-    marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+    marked = _MARKED
     c = Candidate.__table__.c  # type: ignore[attr-defined]
     withdrew = {cid: out == "withdrawn" for cid, out in session.execute(
         select(c.id, c.outcome).where(marked))}
@@ -116,7 +124,7 @@ def _scored_ahead(session: Any, settings: Settings, marked: Any, days_before: in
     for day in days:
         begins = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
         ends = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC)
-        evening = datetime.combine(day - timedelta(days=days_before), time(23, 59), tzinfo=tz).astimezone(UTC)
+        evening = _evening(day - timedelta(days=days_before), tz)
         risks += score_candidates(session, _Ctx(settings), evening,
                                   where=and_(marked, c.outcome_at >= begins, c.outcome_at < ends))
     return risks
@@ -133,7 +141,7 @@ def waiting_evenings(session: Any, settings: Settings, every_days: int = EVERY_D
     says how well the day's ranking picks out the leavers ahead of time (a fixed number of days before each
     outcome would compare attendees on the eve of training with leavers at any time)."""
     c = Candidate.__table__.c  # type: ignore[attr-defined]
-    marked = Candidate.outcome.in_(("attended", "withdrawn"))  # type: ignore[union-attr]
+    marked = _MARKED
     first, last = session.execute(select(func.min(c.created_at), func.max(c.outcome_at)).where(
         marked, c.outcome_at.is_not(None))).one()
     if first is None or last is None:
@@ -142,7 +150,7 @@ def waiting_evenings(session: Any, settings: Settings, every_days: int = EVERY_D
     day, last = utc(first).astimezone(tz).date(), utc(last)
     out: list[tuple[datetime, list[Risk]]] = []
     while True:
-        evening = datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
+        evening = _evening(day, tz)
         if evening >= last:
             return out
         # Added by then (score_candidates reads only those) and marked after it: still waiting that evening.
